@@ -1,0 +1,62 @@
+/*
+ * coordinator/run.h
+ *     Running the départements: fork one worker per département, follow it
+ *     through its status pipe and a child watcher in one libev loop, give
+ *     the verdict, and collect what each worker reports.
+ */
+#ifndef ECOLO_RUN_H
+#define ECOLO_RUN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "entity.h"
+#include "options.h"
+#include "protocol.h"
+
+typedef enum dep_state {
+	DEP_PENDING = 0,
+	DEP_RUNNING,
+	DEP_READY,
+	DEP_COMMITTED,
+	DEP_CHECKED, /* dry run: done and rolled back */
+	DEP_ROLLED_BACK,
+	DEP_FAILED
+} dep_state;
+
+typedef struct dep_run {
+	char code[4];
+	dep_state state;
+	pid_t pid;
+	int status_fd;  /* worker -> coordinator */
+	int control_fd; /* coordinator -> worker */
+	proto_decoder decoder;
+	bool got_done;
+	entity_counts counts[ENT_COUNT];
+	char phase[32];
+	char last_error[256];
+	double started, ended; /* seconds since the epoch */
+	int exit_status;       /* of the worker process, -1 while running */
+} dep_run;
+
+typedef struct launch {
+	const options *opts;
+	const config *cfg;
+	char run_date[11]; /* YYYY-MM-DD, taken once */
+	char launch_id[32];
+	dep_run *deps;
+	size_t n;
+	int interrupted; /* the signal that stopped the launch, 0 if none */
+} launch;
+
+/* launch_init prepares the départements of opts, all pending. */
+void launch_init(launch *l, const options *opts, const config *cfg);
+void launch_free(launch *l);
+
+/* launch_run imports every département and returns the exit status (EXIT_CODE_*). */
+int launch_run(launch *l);
+
+const char *dep_state_name(dep_state s);
+
+#endif

@@ -1,0 +1,89 @@
+-- history.sql: the convention history H of one département (mapping.md §1),
+-- computed read-only. $1 = département INSEE code ('33', '2A', '971').
+-- One row per (conventionapl, financement, numero), ordered as imported.
+WITH
+-- conventions that may belong to $1: one of their CDGs has a programme there
+capl_d AS (
+	SELECT DISTINCT coalesce(a.conventionapl_id, g.conventionapl_id) AS capl
+	FROM ecolo.ecolo_departement d
+	JOIN ecolo.ecolo_commune com ON com.departement_id = d.id
+	JOIN ecolo.ecolo_programmelogement pl ON pl.commune_id = com.id
+	JOIN ecolo.ecolo_conventiondonneesgenerales g ON g.id = pl.conventiondonneesgenerales_id
+	LEFT JOIN ecolo.ecolo_avenant a ON a.id = g.avenant_id
+	WHERE d.codeinsee = $1
+),
+-- A1: the latest non-ANI non-avenant iteration is the root (numero 0)
+root AS (
+	SELECT DISTINCT ON (g.conventionapl_id)
+		g.conventionapl_id AS capl, g.id AS cdg, NULL::bigint AS avenant_id, 0 AS numero,
+		1 AS n_cdg
+	FROM ecolo.ecolo_conventiondonneesgenerales g
+	JOIN ecolo.ecolo_valeurparamstatic e ON e.id = g.etatconvention_id
+	WHERE g.avenant_id IS NULL AND e.code <> 'ANI'
+	  AND g.conventionapl_id IN (SELECT capl FROM capl_d)
+	ORDER BY g.conventionapl_id, g.datehistoriquedebut DESC
+),
+-- A2: every avenant numbered > 0, with its latest CDG (B33 when several)
+aven AS (
+	SELECT a.conventionapl_id AS capl,
+		(SELECT g.id FROM ecolo.ecolo_conventiondonneesgenerales g
+		 WHERE g.avenant_id = a.id
+		 ORDER BY g.datehistoriquedebut DESC, g.id DESC LIMIT 1) AS cdg,
+		a.id AS avenant_id, a.numero,
+		(SELECT count(*) FROM ecolo.ecolo_conventiondonneesgenerales g
+		 WHERE g.avenant_id = a.id) AS n_cdg
+	FROM ecolo.ecolo_avenant a
+	WHERE a.numero > 0 AND a.conventionapl_id IN (SELECT capl FROM capl_d)
+),
+-- A3: an iteration without CDG takes the CDG of the convention's first iteration
+iter AS (
+	SELECT i.capl, i.avenant_id, i.numero, i.n_cdg,
+		coalesce(i.cdg, first_value(i.cdg) OVER (
+			PARTITION BY i.capl ORDER BY i.numero, i.avenant_id NULLS FIRST)) AS cdg
+	FROM (SELECT * FROM root UNION ALL SELECT * FROM aven) i
+),
+-- 1.2: financement of each programme-logement row of those CDGs
+fin_pl AS (
+	SELECT pl.id, pl.conventiondonneesgenerales_id AS cdg, pl.bailleurproprietaire_id AS owner,
+		com.code AS commune, d.codeinsee AS departement,
+		CASE WHEN tf.code IN ('18', '22', '93') THEN 'SANS_FINANCEMENT' ELSE ff.code END AS fin
+	FROM ecolo.ecolo_programmelogement pl
+	JOIN ecolo.ecolo_typefinancement tf ON tf.id = pl.typefinancement_id
+	JOIN ecolo.ecolo_famillefinancement ff ON ff.id = tf.famillefinancement_id
+	JOIN ecolo.ecolo_commune com ON com.id = pl.commune_id
+	JOIN ecolo.ecolo_departement d ON d.id = com.departement_id
+	WHERE pl.conventiondonneesgenerales_id IN (SELECT cdg FROM iter)
+),
+-- B/C: one pair per (CDG, financement); valid when one commune and one owner
+pair AS (
+	SELECT cdg, fin,
+		array_agg(id ORDER BY id) AS programme_ids, min(id) AS pl1,
+		min(departement) AS departement,
+		count(DISTINCT commune) AS n_communes, count(DISTINCT owner) AS n_owners
+	FROM fin_pl
+	GROUP BY cdg, fin
+),
+cand AS (
+	SELECT i.capl, i.cdg, i.avenant_id, i.numero, i.n_cdg, p.fin, p.programme_ids, p.pl1,
+		p.departement
+	FROM iter i
+	JOIN pair p ON p.cdg = i.cdg
+	WHERE p.n_communes = 1 AND p.n_owners = 1
+),
+-- 1.6 (B15): one département per convention: smallest financement, greatest numero
+dep AS (
+	SELECT DISTINCT ON (capl) capl, departement
+	FROM cand
+	ORDER BY capl, fin COLLATE "C", numero DESC
+)
+SELECT c.capl || ':' || c.fin || ':' || c.numero AS id,
+	c.cdg, c.capl, c.avenant_id, c.fin, c.numero,
+	EXISTS (SELECT 1 FROM cand r
+	        WHERE r.capl = c.capl AND r.fin = c.fin AND r.numero = 0 AND c.numero > 0)
+		AS has_parent,
+	array_to_string(c.programme_ids, ',') AS programme_ids,
+	c.pl1, c.n_cdg
+FROM cand c
+JOIN dep ON dep.capl = c.capl
+WHERE dep.departement = $1
+ORDER BY c.capl, c.fin COLLATE "C", c.numero

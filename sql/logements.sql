@@ -1,0 +1,57 @@
+-- logements.sql: APiLos logements of the lots being imported (mapping.md
+-- §2.5.6, decision B4). $1 lot key (history id), $2 programme_ids of the
+-- lot's (CDG, financement). A logement goes to the first lot that reaches it.
+WITH h AS (
+	SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS h(id, programme_ids, ord)
+),
+src AS (
+	SELECT DISTINCT ON (l.id) h.id AS lot, h.ord, l.*, tlo.code AS tlo,
+		pl.montantplafondloyerindinitial AS plafond
+	FROM h
+	JOIN ecolo.ecolo_logement l
+		ON l.programmelogement_id = ANY (string_to_array(h.programme_ids, ',')::bigint[])
+	JOIN ecolo.ecolo_valeurparamstatic tlo ON tlo.id = l.typelogement_id
+	JOIN ecolo.ecolo_programmelogement pl ON pl.id = l.programmelogement_id
+	ORDER BY l.id, h.ord
+),
+m AS (
+	SELECT src.*,
+		round(surfacecorrigee::numeric, 2) AS s_corrigee,
+		round(surfaceutile::numeric, 2) AS s_utile,
+		round(surfacehabitable::numeric, 2) AS s_habitable,
+		round(surfaceannexe::numeric, 2) AS s_annexe,
+		round(coefficientmodulation::text::numeric, 4) AS coef
+	FROM src
+)
+SELECT
+	id::text AS _key,
+	'ecolo_logement ' || id AS _ecolo,
+	lot AS _lot_key,
+	coalesce(numerobatiment || ' ' || noescalier || ' ' || etage || ' ' || numerologement, '')
+		AS designation,
+	CASE WHEN tlo IN ('ST1', 'T1') THEN 'T1' WHEN tlo IN ('T1B', 'T1P') THEN 'T1bis' ELSE tlo END
+		AS typologie,
+	s_corrigee AS surface_corrigee,
+	s_utile AS surface_utile,
+	s_habitable AS surface_habitable,
+	s_annexe AS surface_annexes,
+	s_annexe AS surface_annexes_retenue,
+	coef AS coeficient,
+	montantloyer AS loyer,
+	plafond AS loyer_par_metre_carre,
+	(to_timestamp(datecreation / 1000) AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Paris'
+		AS _q_cree_le,
+	(to_timestamp(datecreation / 1000) AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Paris'
+		AS _q_mis_a_jour_le,
+	CASE
+		WHEN greatest(abs(s_corrigee), abs(s_utile), abs(s_habitable), abs(s_annexe)) >= 1e10
+			THEN 'surface: value out of numeric(12,2) (corrigee ' || surfacecorrigee
+			     || ', utile ' || surfaceutile || ', habitable ' || surfacehabitable
+			     || ', annexe ' || surfaceannexe || ')'
+		WHEN abs(coef) >= 1e8 THEN
+			'coeficient: value ' || coefficientmodulation || ' does not fit numeric(12,4)'
+	END AS _error,
+	NULL::text AS _warn,
+	false AS _skip
+FROM m
+ORDER BY ord, id

@@ -1,0 +1,224 @@
+/*
+ * src/pgsql.c
+ *     libpq helpers: connect with the import's session settings, run a
+ *     statement with text parameters, stream rows in single-row mode, COPY.
+ *     Every failure is logged here with the connection role, SQLSTATE and
+ *     the server's message; callers add their own context.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pgsql.h"
+
+/* now_ms returns a monotonic clock in milliseconds, for --debug timings. */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * log_pg_error logs what failed: one line per line of libpq's message, led
+ * by the role, and keeps the SQLSTATE for callers (class 08 = connection).
+ */
+static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : NULL;
+
+	if (msg == NULL || *msg == '\0')
+		msg = PQerrorMessage(pg->conn);
+	if (state == NULL)
+		state = PQstatus(pg->conn) == CONNECTION_BAD ? "08006" : "";
+	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state);
+
+	char line[1024];
+	size_t n = strcspn(msg, "\n");
+	snprintf(line, sizeof(line), "%.*s", (int)(n < 900 ? n : 900), msg);
+	log_error("[%s] %s failed: %s%s%s", pg->role, what, line, *state ? " (SQLSTATE " : "",
+	          *state ? state : "");
+	if (*state)
+		log_error("[%s] SQLSTATE %s", pg->role, state);
+}
+
+/* pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or key=value. */
+bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name)
+{
+	const char *keys[] = {"dbname", "application_name", "keepalives", "keepalives_idle",
+	                      "keepalives_interval", "connect_timeout", NULL};
+	const char *vals[] = {conninfo, application_name, "1", "60", "10", "10", NULL};
+
+	memset(pg, 0, sizeof(*pg));
+	pg->role = role;
+	pg->conn = PQconnectdbParams(keys, vals, 1);
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+		const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
+		size_t n = strcspn(msg, "\n");
+		log_error("[%s] cannot connect: %.*s", role, (int)n, msg);
+		snprintf(pg->sqlstate, sizeof(pg->sqlstate), "08001");
+		PQfinish(pg->conn);
+		pg->conn = NULL;
+		return false;
+	}
+	return true;
+}
+
+void pg_disconnect(pgconn *pg)
+{
+	if (pg->conn)
+		PQfinish(pg->conn);
+	pg->conn = NULL;
+}
+
+/* pg_exec: see pgsql.h. */
+PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params)
+{
+	double t0 = pg->debug ? now_ms() : 0;
+
+	if (pg->debug)
+		log_debug("[%s] %s: %s", pg->role, what, sql);
+	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		log_pg_error(pg, what, res);
+		PQclear(res);
+		return NULL;
+	}
+	pg->sqlstate[0] = '\0';
+	if (pg->debug)
+		log_debug("[%s] %s: %.1f ms", pg->role, what, now_ms() - t0);
+	return res;
+}
+
+bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = pg_exec(pg, what, sql, nparams, params);
+
+	PQclear(res);
+	return res != NULL;
+}
+
+/* drain_results reads what is left of a query, so the connection is usable again. */
+static void drain_results(pgconn *pg)
+{
+	PGresult *res;
+
+	while ((res = PQgetResult(pg->conn)) != NULL)
+		PQclear(res);
+}
+
+/* cancel_query asks the server to stop the running query (callback said stop). */
+static void cancel_query(pgconn *pg)
+{
+	PGcancel *cancel = PQgetCancel(pg->conn);
+	char err[256];
+
+	if (cancel) {
+		PQcancel(cancel, err, sizeof(err));
+		PQfreeCancel(cancel);
+	}
+}
+
+/* pg_stream: see pgsql.h. */
+bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params,
+               pg_row_cb row_cb, void *ctx)
+{
+	double t0 = now_ms();
+	bool ok = true, stopped = false;
+	long rows = 0;
+	PGresult *res;
+
+	if (pg->debug)
+		log_debug("[%s] %s: %s", pg->role, what, sql);
+	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0) ||
+	    !PQsetSingleRowMode(pg->conn)) {
+		log_pg_error(pg, what, NULL);
+		drain_results(pg);
+		return false;
+	}
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		if (st == PGRES_SINGLE_TUPLE) {
+			rows++;
+			if (!stopped && !row_cb(ctx, res)) {
+				stopped = true;
+				ok = false;
+				cancel_query(pg);
+			}
+		} else if (st != PGRES_TUPLES_OK && !stopped) {
+			log_pg_error(pg, what, res);
+			ok = false;
+		}
+		PQclear(res);
+	}
+	if (ok)
+		pg->sqlstate[0] = '\0';
+	if (pg->debug)
+		log_debug("[%s] %s: %ld rows in %.1f ms", pg->role, what, rows, now_ms() - t0);
+	return ok;
+}
+
+/* pg_copy_begin: see pgsql.h. */
+bool pg_copy_begin(pgconn *pg, const char *what, const char *copy_sql)
+{
+	if (pg->debug)
+		log_debug("[%s] %s: %s", pg->role, what, copy_sql);
+	PGresult *res = PQexecParams(pg->conn, copy_sql, 0, NULL, NULL, NULL, NULL, 0);
+
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+		log_pg_error(pg, what, res);
+		PQclear(res);
+		drain_results(pg);
+		return false;
+	}
+	PQclear(res);
+	return true;
+}
+
+bool pg_copy_put(pgconn *pg, const char *what, const char *data, size_t len)
+{
+	if (len == 0)
+		return true;
+	if (PQputCopyData(pg->conn, data, (int)len) != 1) {
+		log_pg_error(pg, what, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* pg_copy_end finishes the COPY and checks its final status. */
+bool pg_copy_end(pgconn *pg, const char *what)
+{
+	bool ok = true;
+	PGresult *res;
+
+	if (PQputCopyEnd(pg->conn, NULL) != 1) {
+		log_pg_error(pg, what, NULL);
+		ok = false;
+	}
+	while ((res = PQgetResult(pg->conn)) != NULL) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
+			log_pg_error(pg, what, res);
+			ok = false;
+		}
+		PQclear(res);
+	}
+	return ok;
+}
+
+const char *pg_value(const PGresult *res, int row, int col)
+{
+	if (col < 0 || PQgetisnull(res, row, col))
+		return NULL;
+	return PQgetvalue(res, row, col);
+}
+
+bool pg_sqlstate_is_connection(const pgconn *pg)
+{
+	return strncmp(pg->sqlstate, "08", 2) == 0 || PQstatus(pg->conn) == CONNECTION_BAD;
+}

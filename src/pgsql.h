@@ -1,0 +1,61 @@
+/*
+ * src/pgsql.h
+ *     The one place that talks to libpq. Every statement goes through
+ *     pg_exec / pg_stream / pg_copy_*, which check the result status and log
+ *     the failure with the connection's role, SQLSTATE and message.
+ */
+#ifndef ECOLO_PGSQL_H
+#define ECOLO_PGSQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+typedef struct pgconn {
+	PGconn *conn;
+	const char *role;   /* "SOURCE", "TARGET", "TARGET-SIDE": prefix of its log lines */
+	char sqlstate[6];   /* SQLSTATE of the last failure, "" if none */
+	bool debug;         /* log SQL text and timings */
+} pgconn;
+
+/*
+ * pg_connect opens conninfo (URL or key=value) with the import's session
+ * settings appended (application_name, keepalives). On failure it logs one
+ * line naming the masked target and returns false.
+ */
+bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name);
+void pg_disconnect(pgconn *pg);
+
+/*
+ * pg_exec runs sql with text parameters (NULL = SQL NULL) and returns the
+ * result (PGRES_COMMAND_OK or PGRES_TUPLES_OK) for the caller to PQclear,
+ * or NULL after logging the error. what names the statement in messages.
+ */
+PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params);
+
+/* pg_exec_ok runs a statement whose result is not needed. */
+bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params);
+
+/*
+ * pg_stream runs sql in single-row mode and calls row_cb(ctx, res) for each
+ * row (res holds that one row; do not PQclear it). A callback returning
+ * false stops the stream (the query is cancelled); pg_stream then returns
+ * false. Also false on a server error, which may come after some rows.
+ */
+typedef bool (*pg_row_cb)(void *ctx, const PGresult *row);
+bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params,
+               pg_row_cb row_cb, void *ctx);
+
+/* pg_copy_begin starts "COPY ... FROM STDIN"; pg_copy_put sends data; pg_copy_end finishes. */
+bool pg_copy_begin(pgconn *pg, const char *what, const char *copy_sql);
+bool pg_copy_put(pgconn *pg, const char *what, const char *data, size_t len);
+bool pg_copy_end(pgconn *pg, const char *what);
+
+/* pg_value returns the value of column col of row 0, or NULL when SQL NULL. */
+const char *pg_value(const PGresult *res, int row, int col);
+
+/* pg_sqlstate_is_connection tells whether the last failure was class 08 (connection lost). */
+bool pg_sqlstate_is_connection(const pgconn *pg);
+
+#endif
