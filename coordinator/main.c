@@ -32,12 +32,13 @@ static bool check_servers(const config *cfg)
 	bool ok = false;
 
 	if (!pg_connect(&src, cfg->source_conninfo, "SOURCE", "import_ecoloweb_data/check")) {
-		log_error("ECOLO_DATABASE_URL (%s): the Ecoloweb database does not answer",
-		          cfg->source_safe);
+		log_error("ECOLO_DATABASE_URL (%s): cannot connect to the Ecoloweb database: %s",
+		          cfg->source_safe, src.errmsg);
 		return false;
 	}
 	if (!pg_connect(&dst, cfg->target_conninfo, "TARGET", "import_ecoloweb_data/check")) {
-		log_error("DATABASE_URL (%s): the APiLos database does not answer", cfg->target_safe);
+		log_error("DATABASE_URL (%s): cannot connect to the APiLos database: %s",
+		          cfg->target_safe, dst.errmsg);
 		pg_disconnect(&src);
 		return false;
 	}

@@ -38,10 +38,10 @@ static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
 	char line[1024];
 	size_t n = strcspn(msg, "\n");
 	snprintf(line, sizeof(line), "%.*s", (int)(n < 900 ? n : 900), msg);
-	log_error("[%s] %s failed: %s%s%s", pg->role, what, line, *state ? " (SQLSTATE " : "",
-	          *state ? state : "");
 	if (*state)
-		log_error("[%s] SQLSTATE %s", pg->role, state);
+		log_error("[%s] %s failed: %s (SQLSTATE %s)", pg->role, what, line, state);
+	else
+		log_error("[%s] %s failed: %s", pg->role, what, line);
 }
 
 /* pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or key=value. */
@@ -57,7 +57,7 @@ bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *
 	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
 		const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
 		size_t n = strcspn(msg, "\n");
-		log_error("[%s] cannot connect: %.*s", role, (int)n, msg);
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "%.*s", (int)(n < 500 ? n : 500), msg);
 		snprintf(pg->sqlstate, sizeof(pg->sqlstate), "08001");
 		PQfinish(pg->conn);
 		pg->conn = NULL;

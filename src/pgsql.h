@@ -17,12 +17,14 @@ typedef struct pgconn {
 	const char *role;   /* "SOURCE", "TARGET", "TARGET-SIDE": prefix of its log lines */
 	char sqlstate[6];   /* SQLSTATE of the last failure, "" if none */
 	bool debug;         /* log SQL text and timings */
+	char errmsg[512];   /* why pg_connect failed (libpq's first line, no password) */
 } pgconn;
 
 /*
  * pg_connect opens conninfo (URL or key=value) with the import's session
- * settings appended (application_name, keepalives). On failure it logs one
- * line naming the masked target and returns false.
+ * settings appended (application_name, keepalives). On failure it keeps
+ * libpq's reason in pg->errmsg (logging is the caller's: it knows which
+ * setting named that database) and returns false.
  */
 bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name);
 void pg_disconnect(pgconn *pg);

@@ -164,9 +164,16 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 	char app[64];
 
 	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", args->departement);
-	if (!pg_connect(ctx->src, args->cfg->source_conninfo, "SOURCE", app) ||
-	    !pg_connect(ctx->dst, args->cfg->target_conninfo, "TARGET", app))
+	if (!pg_connect(ctx->src, args->cfg->source_conninfo, "SOURCE", app)) {
+		log_error("cannot connect to the Ecoloweb database (%s): %s", args->cfg->source_safe,
+		          ctx->src->errmsg);
 		return DONE_FAILED;
+	}
+	if (!pg_connect(ctx->dst, args->cfg->target_conninfo, "TARGET", app)) {
+		log_error("cannot connect to the APiLos database (%s): %s", args->cfg->target_safe,
+		          ctx->dst->errmsg);
+		return DONE_FAILED;
+	}
 	ctx->src->debug = ctx->dst->debug = args->opts->debug;
 	if (!setup_source(ctx->src) || !setup_target(ctx->dst, ctx->now, sizeof(ctx->now)))
 		return DONE_FAILED;

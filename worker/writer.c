@@ -619,7 +619,8 @@ static void update_row(writer *w, const wrow *r, strbuf *data)
 }
 
 /* update_sql builds the staging statements: create, copy, update (identifiers only). */
-static void update_sql(writer *w, const char *cols, strbuf *create, strbuf *copy, strbuf *update)
+static void update_sql(writer *w, const char *cols, strbuf *create, strbuf *truncate, strbuf *copy,
+                       strbuf *update)
 {
 	const char *t = w->def->table;
 
@@ -629,8 +630,9 @@ static void update_sql(writer *w, const char *cols, strbuf *create, strbuf *copy
 	sb_append(create, cols);
 	sb_append(create, " FROM ");
 	sb_append(create, t);
-	sb_append(create, " WITH NO DATA; TRUNCATE _stage_");
-	sb_append(create, t);
+	sb_append(create, " WITH NO DATA");
+	sb_append(truncate, "TRUNCATE _stage_");
+	sb_append(truncate, t);
 	sb_append(copy, "COPY _stage_");
 	sb_append(copy, t);
 	sb_append(copy, " (");
@@ -658,7 +660,7 @@ static void update_sql(writer *w, const char *cols, strbuf *create, strbuf *copy
 /* write_updates rewrites the rows already imported (--update) through a staging table. */
 static bool write_updates(writer *w)
 {
-	strbuf cols, create, copy, update, data;
+	strbuf cols, create, truncate, copy, update, data;
 	bool ok = true;
 
 	sb_init(&data);
@@ -672,15 +674,18 @@ static bool write_updates(writer *w)
 	}
 	sb_init(&cols);
 	sb_init(&create);
+	sb_init(&truncate);
 	sb_init(&copy);
 	sb_init(&update);
 	update_columns(w, &cols);
-	update_sql(w, cols.data, &create, &copy, &update);
+	update_sql(w, cols.data, &create, &truncate, &copy, &update);
 	ok = pg_exec_ok(w->ctx->dst, "create staging table", create.data, 0, NULL) &&
+	     pg_exec_ok(w->ctx->dst, "empty staging table", truncate.data, 0, NULL) &&
 	     run_copy(w->ctx, "staging rows", copy.data, &data) &&
 	     pg_exec_ok(w->ctx->dst, "update rows", update.data, 0, NULL);
 	sb_free(&cols);
 	sb_free(&create);
+	sb_free(&truncate);
 	sb_free(&copy);
 	sb_free(&update);
 	sb_free(&data);
