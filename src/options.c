@@ -1,0 +1,348 @@
+/*
+ * src/options.c
+ *     The command line: getopt_long parsing, validation of every value
+ *     before anything connects (exit status 2, nothing done), and --help.
+ *
+ * "--departement 22 29 35" takes several codes, which getopt does not
+ * know about: after it returns the option, the codes that follow are taken
+ * by hand. Parsing stops at the first non-option ('+' in the short options)
+ * so that getopt never reorders argv behind our back.
+ */
+#include "options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "departement.h"
+
+#define JOBS_MAX 64
+#define MAX_CONNECTIONS_MAX 10000
+
+enum long_only {
+	OPT_DEPARTEMENT = 256,
+	OPT_DRY_RUN,
+	OPT_NO_PROGRESS,
+	OPT_DEBUG,
+	OPT_UPDATE,
+	OPT_JOBS,
+	OPT_COMMIT_PER_DEPARTEMENT,
+	OPT_SUMMARY_JSON,
+	OPT_MAX_CONNECTIONS,
+};
+
+static const struct option long_options[] = {
+	{"departement", required_argument, NULL, OPT_DEPARTEMENT},
+	{"departements", required_argument, NULL, OPT_DEPARTEMENT},
+	{"dry_run", no_argument, NULL, OPT_DRY_RUN},
+	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	{"debug", no_argument, NULL, OPT_DEBUG},
+	{"update", no_argument, NULL, OPT_UPDATE},
+	{"yes", no_argument, NULL, 'y'},
+	{"jobs", required_argument, NULL, OPT_JOBS},
+	{"commit-per-departement", no_argument, NULL, OPT_COMMIT_PER_DEPARTEMENT},
+	{"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
+	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/*
+ * quote_arg writes arg between single quotes into buf, non-printable bytes
+ * shown as '?' and long values cut: an error message must stay one
+ * readable line whatever was typed.
+ */
+static const char *quote_arg(char *buf, size_t len, const char *arg)
+{
+	size_t o = 0, max = len > 8 ? len - 8 : 0;
+
+	if (len < 3)
+		return "''";
+	buf[o++] = '\'';
+	for (const char *p = arg; *p && o < max; p++)
+		buf[o++] = (*p >= 0x20 && *p != 0x7f) || (unsigned char)*p >= 0x80 ? *p : '?';
+	if (strlen(arg) > o - 1) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* add_departement appends code to opts unless it is already there (first order kept). */
+static bool add_departement(options *opts, const char *code, char *err, size_t errlen)
+{
+	char q[48];
+	char **grown;
+
+	if (!departement_is_valid(code)) {
+		snprintf(err, errlen,
+			 "invalid département code %s (expected 01-19, 2A, 2B, 21-95, 971-976)",
+			 quote_arg(q, sizeof(q), code));
+		return false;
+	}
+	for (size_t i = 0; i < opts->n_departements; i++)
+		if (strcmp(opts->departements[i], code) == 0)
+			return true;
+	grown = realloc(opts->departements, (opts->n_departements + 1) * sizeof(char *));
+	if (!grown || !(grown[opts->n_departements] = strdup(code))) {
+		if (grown)
+			opts->departements = grown;
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	opts->departements = grown;
+	opts->n_departements++;
+	return true;
+}
+
+/*
+ * take_departements adds the code given with the option (optarg) and every
+ * following argument that is not an option, advancing optind over them.
+ */
+static bool take_departements(options *opts, int argc, char **argv, const char *first, char *err,
+			      size_t errlen)
+{
+	if (first[0] == '-' || first[0] == '\0') {
+		/* "--departement --dry_run": getopt took the next option as the code */
+		snprintf(err, errlen,
+			 "option '--departement' needs at least one département code");
+		return false;
+	}
+	if (!add_departement(opts, first, err, errlen))
+		return false;
+	while (optind < argc && argv[optind][0] != '-')
+		if (!add_departement(opts, argv[optind++], err, errlen))
+			return false;
+	return true;
+}
+
+/* parse_int parses arg as an integer in [min, max] for option name. */
+static bool parse_int(const char *name, const char *arg, int min, int max, int *out, char *err,
+		      size_t errlen)
+{
+	char q[48];
+	char *end;
+	long v;
+
+	v = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || arg[0] == ' ' || v < min || v > max) {
+		snprintf(err, errlen,
+			 "invalid value %s for --%s (expected an integer from %d to %d)",
+			 quote_arg(q, sizeof(q), arg), name, min, max);
+		return false;
+	}
+	*out = (int)v;
+	return true;
+}
+
+/* set_summary_json keeps the last --summary-json FILE. */
+static bool set_summary_json(options *opts, const char *arg, char *err, size_t errlen)
+{
+	if (arg[0] == '\0') {
+		snprintf(err, errlen, "option '--summary-json' needs a file name");
+		return false;
+	}
+	free(opts->summary_json);
+	opts->summary_json = strdup(arg);
+	if (!opts->summary_json) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * bad_option writes the message for getopt's '?' or ':' answer; elem is
+ * the argument getopt was scanning. optopt holds the short option, or the
+ * value of a long option given a value it does not take, or 0 (unknown or
+ * ambiguous long option).
+ */
+static void bad_option(int c, const char *elem, char *err, size_t errlen)
+{
+	char q[64], name[3] = {'-', (char)optopt, '\0'};
+	bool is_long = strncmp(elem, "--", 2) == 0;
+	const char *arg = is_long ? elem : name;
+
+	if (c == ':')
+		snprintf(err, errlen, "option %s requires an argument",
+			 quote_arg(q, sizeof(q), arg));
+	else if (is_long && optopt != 0)
+		snprintf(err, errlen, "option %s takes no value", quote_arg(q, sizeof(q), arg));
+	else
+		snprintf(err, errlen, "unknown or ambiguous option %s (see --help)",
+			 quote_arg(q, sizeof(q), arg));
+}
+
+/* handle_option applies option c (from getopt_long, read in argument elem) to opts. */
+static bool handle_option(int c, options *opts, int argc, char **argv, const char *elem, char *err,
+			  size_t errlen)
+{
+	switch (c) {
+	case OPT_DEPARTEMENT:
+		return take_departements(opts, argc, argv, optarg, err, errlen);
+	case OPT_DRY_RUN:
+		opts->dry_run = true;
+		return true;
+	case OPT_NO_PROGRESS:
+		opts->no_progress = true;
+		return true;
+	case OPT_DEBUG:
+		opts->debug = true;
+		return true;
+	case OPT_UPDATE:
+		opts->update = true;
+		return true;
+	case 'y':
+		opts->yes = true;
+		return true;
+	case OPT_JOBS:
+		return parse_int("jobs", optarg, 1, JOBS_MAX, &opts->jobs, err, errlen);
+	case OPT_COMMIT_PER_DEPARTEMENT:
+		opts->commit_per_departement = true;
+		return true;
+	case OPT_SUMMARY_JSON:
+		return set_summary_json(opts, optarg, err, errlen);
+	case OPT_MAX_CONNECTIONS:
+		return parse_int("max-connections", optarg, 0, MAX_CONNECTIONS_MAX,
+				 &opts->max_connections, err, errlen);
+	default:
+		bad_option(c, elem, err, errlen);
+		return false;
+	}
+}
+
+/* fill_all selects every département, for a launch without --departement. */
+static bool fill_all(options *opts, char *err, size_t errlen)
+{
+	size_t n;
+	const char *const *all = departement_all(&n);
+
+	opts->all_departements = true;
+	for (size_t i = 0; i < n; i++)
+		if (!add_departement(opts, all[i], err, errlen))
+			return false;
+	return true;
+}
+
+/*
+ * options_parse parses argv into opts. On bad usage it writes one message
+ * naming the faulty argument into err and returns false (opts then holds
+ * nothing to free). --help and --version stop parsing at once: whatever
+ * follows is not checked, as in GNU tools.
+ */
+bool options_parse(int argc, char **argv, options *opts, char *err, size_t errlen)
+{
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	err[0] = '\0';
+	/* restart getopt from scratch: tests parse several command lines */
+	optind = 0;
+	opterr = 0;
+	for (;;) {
+		/* the argument getopt is about to scan, named in error messages */
+		int i = optind > 0 ? optind : 1;
+		const char *elem = i < argc ? argv[i] : "";
+
+		c = getopt_long(argc, argv, "+:hVy", long_options, NULL);
+		if (c == -1)
+			break;
+		if (c == 'h' || c == 'V') {
+			opts->help = c == 'h';
+			opts->version = c == 'V';
+			return true;
+		}
+		if (!handle_option(c, opts, argc, argv, elem, err, errlen))
+			goto fail;
+	}
+	if (optind < argc) {
+		char q[64];
+
+		snprintf(err, errlen,
+			 "unexpected argument %s (département codes go after --departement)",
+			 quote_arg(q, sizeof(q), argv[optind]));
+		goto fail;
+	}
+	if (opts->n_departements == 0 && !fill_all(opts, err, errlen))
+		goto fail;
+	return true;
+fail:
+	options_free(opts);
+	return false;
+}
+
+/* options_free releases what options_parse allocated and empties opts. */
+void options_free(options *opts)
+{
+	for (size_t i = 0; i < opts->n_departements; i++)
+		free(opts->departements[i]);
+	free(opts->departements);
+	free(opts->summary_json);
+	memset(opts, 0, sizeof(*opts));
+}
+
+static const char usage_text[] =
+	"Usage: import_ecoloweb_data [OPTION]... [--departement CODE...]\n"
+	"\n"
+	"Import the APL conventions of the legacy Ecoloweb database into APiLos, one\n"
+	"worker process per département: conventions and avenants with their bailleurs,\n"
+	"administrations, programmes, lots, logements, annexes, cadastral references,\n"
+	"attached documents and events. Ecoloweb is only read. A row already imported is\n"
+	"never imported twice, and by default the whole launch is committed, or nothing.\n"
+	"\n"
+	"Options:\n"
+	"  --departement CODE...     import these départements only: INSEE codes 01-19,\n"
+	"                            2A, 2B, 21-95, 971-976; several codes may follow and\n"
+	"                            the option may be repeated (alias: --departements).\n"
+	"                            Without it, every département is imported, after a\n"
+	"                            confirmation when run on a terminal.\n"
+	"  -y, --yes                 do not ask for that confirmation\n"
+	"  --dry_run, --dry-run      do everything, writes and constraint checks included,\n"
+	"                            then roll back: nothing is committed\n"
+	"  --update                  also re-import conventions already imported, updating\n"
+	"                            the APiLos rows (local changes there are overwritten)\n"
+	"  --jobs N                  run at most N workers at once (1-64; default: one per\n"
+	"                            département, at most 8)\n"
+	"  --commit-per-departement  commit each département as soon as it is done, so a\n"
+	"                            failed one does not hold back the others (default: all\n"
+	"                            or nothing for the whole launch)\n"
+	"  --max-connections N       refuse to start when the launch would open more than N\n"
+	"                            database connections (default 0: no limit)\n"
+	"  --summary-json FILE       also write the final summary as JSON into FILE\n"
+	"  --no-progress             plain timestamped log lines instead of the dashboard\n"
+	"                            (the default when standard output is not a terminal)\n"
+	"  --debug                   also log the SQL sent and timings\n"
+	"  -h, --help                print this help and exit\n"
+	"  -V, --version             print the version and exit\n"
+	"\n"
+	"Environment:\n"
+	"  ECOLO_DATABASE_URL        Ecoloweb database, read-only (required)\n"
+	"  DATABASE_URL              APiLos database (required; SCALINGO_POSTGRESQL_URL is\n"
+	"                            used when it is not set)\n"
+	"  REDIS_URL                 Redis, for locks shared between workers and launches\n"
+	"                            (SCALINGO_REDIS_URL is used when it is not set);\n"
+	"                            required when more than one worker runs\n"
+	"  PostgreSQL settings are URLs (postgres://user:password@host:port/db) or\n"
+	"  key=value connection strings; passwords never appear in any output.\n"
+	"\n"
+	"Exit status:\n"
+	"  0    every département imported (or checked, with --dry_run)\n"
+	"  1    an import failed (data or database): nothing of the failed part committed\n"
+	"  2    bad usage or configuration: nothing done\n"
+	"  130  interrupted (SIGINT), 143 terminated (SIGTERM): everything rolled back\n"
+	"       (with --commit-per-departement: all but the départements already committed)\n"
+	"\n"
+	"Examples:\n"
+	"  import_ecoloweb_data --departement 22 29 35 56\n"
+	"  import_ecoloweb_data --departement 13 --dry_run\n";
+
+/* options_usage prints the --help text to stream (a FILE *). */
+void options_usage(void *stream)
+{
+	fputs(usage_text, (FILE *)stream);
+}
