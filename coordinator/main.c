@@ -9,12 +9,16 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dashboard.h"
 #include "exitcodes.h"
+#include "leases.h"
 #include "log.h"
 #include "options.h"
 #include "pgsql.h"
+#include "redis_client.h"
 #include "run.h"
 #include "summary.h"
+#include "verdict.h"
 
 /* Tables the importer writes: their absence means DATABASE_URL is not an APiLos database. */
 static const char check_schema_sql[] =
@@ -74,22 +78,97 @@ static bool confirm_all(const options *opts)
 	return true;
 }
 
+/*
+ * plan_launch decides how the launch runs: workers at once, Redis, the
+ * verdict (prepared transactions or open ones), the connection budget.
+ * False (exit 2) when the configuration cannot run it.
+ */
+static bool plan_launch(launch *l, const config *cfg)
+{
+	const options *opts = l->opts;
+
+	l->use_redis = cfg->has_redis && !opts->dry_run;
+	if (l->jobs > 1 && !cfg->has_redis && !opts->dry_run) {
+		log_error("%zu workers at once need Redis for the reference locks: set REDIS_URL "
+		          "(or SCALINGO_REDIS_URL), or use --jobs 1",
+		          l->jobs);
+		return false;
+	}
+	l->prepared = !opts->dry_run && !opts->commit_per_departement &&
+	              verdict_prepared_possible(cfg, l->n);
+	/* without prepared transactions, READY workers keep their APiLos session until the verdict */
+	bool waiters = !(l->prepared || opts->commit_per_departement || opts->dry_run);
+	size_t waiting = waiters ? l->n - l->jobs : 0;
+	size_t per_worker = l->use_redis ? 3 : 2;
+	size_t budget = l->jobs * per_worker + waiting + 1;
+	log_info("connections: %zu worker(s) x %zu (Ecoloweb, APiLos%s) + %zu waiting for the verdict "
+	         "x 1 + 1 coordinator = %zu",
+	         l->jobs, per_worker, l->use_redis ? ", APiLos side" : "", waiting, budget);
+	if (opts->max_connections > 0 && budget > (size_t)opts->max_connections) {
+		log_error("this launch needs %zu database connections, more than --max-connections %d: "
+		          "lower --jobs%s",
+		          budget, opts->max_connections,
+		          l->prepared ? "" : " (or allow prepared transactions on APiLos)");
+		return false;
+	}
+	log_info("verdict: %s",
+	         opts->dry_run                  ? "dry run, everything rolled back"
+	         : opts->commit_per_departement ? "each département commits when it is done"
+	         : l->prepared ? "one for the launch, with prepared transactions"
+	                       : "one for the launch; without prepared transactions a crash during "
+	                         "the final commits could leave part of the launch committed");
+	return true;
+}
+
+/* open_redis connects the coordinator to Redis, cleans up and takes the leases. */
+static bool open_redis(launch *l, const config *cfg, redis_client *rc)
+{
+	if (!cfg->has_redis)
+		return verdict_cleanup(cfg, NULL);
+	char host[64] = "", token[128];
+	gethostname(host, sizeof(host) - 1);
+	/* host:pid:launch, the form verdict_cleanup reads back from a lease */
+	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), l->launch_id);
+	if (!redis_client_connect(rc, &cfg->redis, token)) {
+		log_error("REDIS_URL (%s): %s", cfg->redis_safe, rc->err);
+		return false;
+	}
+	if (!verdict_cleanup(cfg, rc))
+		return false;
+	if (l->opts->dry_run)
+		return true;
+	if (!leases_acquire(rc, l))
+		return false;
+	l->redis = rc;
+	return true;
+}
+
 /* run prints what the launch will do, runs it and reports. */
 static int run(const options *opts, const config *cfg)
 {
 	launch l;
+	redis_client rc = {0};
+	int status = EXIT_CODE_USAGE;
 
 	launch_init(&l, opts, cfg);
-	log_info("import of %zu département(s)%s%s: source %s, target %s", l.n,
-	         opts->dry_run ? ", dry run (everything rolled back)" : "",
+	log_info("import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s", l.n,
+	         l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
 	         opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
-	log_info("connections: 1 worker at a time x 2 (source + target) + 0 for the coordinator");
-	int status = launch_run(&l);
-
-	summary_print(&l, stdout);
-	if (opts->summary_json && !summary_write_json(&l, opts->summary_json) && status == 0)
-		status = EXIT_CODE_IMPORT_FAILED;
-	log_info("exit status %d", status);
+	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc)) {
+		if (isatty(STDOUT_FILENO) && !opts->no_progress)
+			l.dashboard = dashboard_open(&l);
+		status = launch_run(&l);
+		if (l.dashboard)
+			dashboard_close(l.dashboard);
+		l.dashboard = NULL;
+		summary_print(&l, stdout);
+		if (opts->summary_json && !summary_write_json(&l, opts->summary_json) && status == 0)
+			status = EXIT_CODE_IMPORT_FAILED;
+		if (l.redis)
+			leases_release(&rc, &l);
+		log_info("exit status %d", status);
+	}
+	redis_client_close(&rc);
 	launch_free(&l);
 	return status;
 }

@@ -1,11 +1,14 @@
 /*
  * coordinator/run.c
- *     The coordinator's libev loop. For now the départements run one after
- *     another (one worker at a time); each worker's transaction is
- *     committed when it reports READY, unless the launch was interrupted.
+ *     The coordinator's libev loop: at most `jobs` workers at once, a child
+ *     watcher and a status-pipe watcher per worker, signal watchers (INT,
+ *     TERM, WINCH), one timer for the dashboard, the heartbeat and the
+ *     lease renewals. One verdict per launch: COMMIT when every worker is
+ *     READY, ABORT to all as soon as one fails or the operator stops.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,21 +19,37 @@
 
 #include <ev.h>
 
+#include "dashboard.h"
 #include "exitcodes.h"
+#include "leases.h"
 #include "log.h"
 #include "run.h"
+#include "verdict.h"
 #include "worker.h"
 
+#define TICK_SECONDS 0.25
 #define HEARTBEAT_SECONDS 10.0
+#define RENEW_SECONDS 15.0
+#define KILL_GRACE_SECONDS 6.0
 
-typedef struct loop_state {
-	launch *l;
-	size_t next;     /* next département to start */
-	dep_run *current; /* running département, or NULL */
+/* The watchers of one worker: libev structs stay here, out of run.h. */
+typedef struct watch {
 	ev_io io;
 	ev_child child;
-	ev_signal sigint, sigterm;
-	ev_timer heartbeat;
+	struct loop_state *st;
+	dep_run *d;
+} watch;
+
+typedef struct loop_state {
+	struct ev_loop *loop;
+	launch *l;
+	watch *w;
+	size_t next;    /* next département to start */
+	size_t running; /* workers alive */
+	ev_signal sigint, sigterm, sigwinch;
+	ev_io keys;
+	ev_timer tick;
+	double last_heartbeat, last_renew, abort_at;
 } loop_state;
 
 static double now_s(void)
@@ -43,9 +62,16 @@ static double now_s(void)
 
 const char *dep_state_name(dep_state s)
 {
-	static const char *const names[] = {"pending",   "running",  "ready",  "committed",
+	static const char *const names[] = {"pending",   "running",     "ready", "committed",
 	                                    "checked",   "rolled back", "failed"};
 	return s <= DEP_FAILED ? names[s] : "?";
+}
+
+size_t launch_jobs(const options *opts, size_t n)
+{
+	size_t jobs = opts->jobs > 0 ? (size_t)opts->jobs : (n < 8 ? n : 8);
+
+	return jobs < n ? jobs : n;
 }
 
 void launch_init(launch *l, const options *opts, const config *cfg)
@@ -56,17 +82,21 @@ void launch_init(launch *l, const options *opts, const config *cfg)
 	memset(l, 0, sizeof(*l));
 	l->opts = opts;
 	l->cfg = cfg;
+	l->started = now_s();
 	localtime_r(&t, &tm);
 	strftime(l->run_date, sizeof(l->run_date), "%Y-%m-%d", &tm);
-	snprintf(l->launch_id, sizeof(l->launch_id), "%ld-%d", (long)t, (int)getpid());
+	snprintf(l->launch_id, sizeof(l->launch_id), "%ld%d", (long)t, (int)getpid());
 	l->n = opts->n_departements;
+	l->jobs = launch_jobs(opts, l->n);
 	l->deps = calloc(l->n + 1, sizeof(dep_run));
 	if (!l->deps)
 		abort();
 	for (size_t i = 0; i < l->n; i++) {
-		snprintf(l->deps[i].code, sizeof(l->deps[i].code), "%s", opts->departements[i]);
-		l->deps[i].exit_status = -1;
-		l->deps[i].status_fd = l->deps[i].control_fd = -1;
+		dep_run *d = &l->deps[i];
+		snprintf(d->code, sizeof(d->code), "%s", opts->departements[i]);
+		d->exit_status = -1;
+		d->status_fd = d->control_fd = -1;
+		verdict_gid(d->gid, sizeof(d->gid), l->launch_id, d->code);
 	}
 }
 
@@ -76,14 +106,18 @@ void launch_free(launch *l)
 	l->deps = NULL;
 }
 
-/* print_line writes one plain log line for a département. */
-static void print_line(log_level level, const char *dep, const char *text)
+/* print_line writes one log line for a département: to the dashboard, or plain on stderr. */
+static void print_line(const launch *l, log_level level, const char *dep, const char *text)
 {
 	char line[4096];
 
 	if (level < log_get_level())
 		return;
 	log_format_line(line, sizeof(line) - 2, level, dep, text);
+	if (l->dashboard) {
+		dashboard_log(l->dashboard, line);
+		return;
+	}
 	strcat(line, "\n");
 	fputs(line, stderr);
 	fflush(stderr);
@@ -92,7 +126,8 @@ static void print_line(log_level level, const char *dep, const char *text)
 /* progress_text summarises a département's counters in one line. */
 static void progress_text(const dep_run *d, char *buf, size_t len)
 {
-	size_t off = (size_t)snprintf(buf, len, "%s:", d->phase[0] ? d->phase : dep_state_name(d->state));
+	size_t off = (size_t)snprintf(buf, len, "%s, %s:", dep_state_name(d->state),
+	                              d->phase[0] ? d->phase : "starting");
 
 	for (int e = 0; e < ENT_COUNT && off < len; e++) {
 		const entity_counts *c = &d->counts[e];
@@ -102,40 +137,145 @@ static void progress_text(const dep_run *d, char *buf, size_t len)
 	}
 }
 
-static void start_next(struct ev_loop *loop, loop_state *st);
-
-/* finish_current ends the bookkeeping of a worker whose pipe closed and who exited. */
-static void finish_current(struct ev_loop *loop, loop_state *st)
+/* send_to sends COMMIT or ABORT to a worker waiting for the verdict. */
+static void send_to(const launch *l, dep_run *d, msg_type type)
 {
-	dep_run *d = st->current;
+	message msg = {.type = type};
 
-	if (d->status_fd >= 0 || d->exit_status < 0)
-		return; /* wait for both the EOF and the exit */
-	d->ended = now_s();
-	if (!d->got_done || d->exit_status != 0) {
-		if (d->state != DEP_ROLLED_BACK)
-			d->state = DEP_FAILED;
-		if (!d->got_done)
-			print_line(LOG_ERROR, d->code, "worker died before reporting: nothing committed");
+	d->verdict_sent = true;
+	if (d->control_fd >= 0 && !proto_send(d->control_fd, &msg))
+		print_line(l, LOG_WARN, d->code, "cannot send the verdict: the worker is gone");
+}
+
+/* finish_prepared commits or rolls back the prepared transaction of d. */
+static bool finish_prepared(launch *l, dep_run *d, bool commit)
+{
+	char *gid[] = {d->gid};
+	bool ok = verdict_finish_prepared(l->cfg, gid, 1, commit);
+
+	d->verdict_sent = true;
+	d->state = ok && commit ? DEP_COMMITTED : ok ? DEP_ROLLED_BACK : DEP_FAILED;
+	if (!ok)
+		snprintf(d->last_error, sizeof(d->last_error), "%s PREPARED failed",
+		         commit ? "COMMIT" : "ROLLBACK");
+	print_line(l, ok ? LOG_INFO : LOG_ERROR, d->code,
+	           ok && commit ? "prepared transaction committed"
+	           : ok         ? "prepared transaction rolled back"
+	                        : d->last_error);
+	return ok;
+}
+
+/*
+ * abort_all stops the launch: ABORT to the workers waiting for the
+ * verdict, ROLLBACK PREPARED for those that prepared, SIGTERM to those
+ * still importing; pending départements never start.
+ */
+static void abort_all(loop_state *st)
+{
+	launch *l = st->l;
+
+	if (st->abort_at == 0)
+		st->abort_at = now_s();
+	for (size_t i = 0; i < l->n; i++) {
+		dep_run *d = &l->deps[i];
+		if (d->state == DEP_PENDING) {
+			d->state = DEP_ROLLED_BACK;
+			snprintf(d->last_error, sizeof(d->last_error), "not started: launch aborted");
+		} else if (d->prepared && !d->verdict_sent) {
+			finish_prepared(l, d, false);
+		} else if (d->state == DEP_READY && !d->verdict_sent) {
+			send_to(l, d, MSG_ABORT);
+		} else if (d->state == DEP_RUNNING && !d->term_sent && d->pid > 0) {
+			d->term_sent = true;
+			kill(d->pid, SIGTERM);
+		}
 	}
-	if (d->control_fd >= 0)
-		close(d->control_fd);
-	d->control_fd = -1;
-	st->current = NULL;
-	start_next(loop, st);
 }
 
-/* send_verdict answers READY: COMMIT unless the launch is being stopped. */
-static void send_verdict(loop_state *st, dep_run *d)
+/* ready_for_verdict tells whether every département is READY or prepared. */
+static bool ready_for_verdict(const launch *l)
 {
-	message verdict = {.type = st->l->interrupted ? MSG_ABORT : MSG_COMMIT};
-
-	d->state = DEP_READY;
-	if (!proto_send(d->control_fd, &verdict))
-		print_line(LOG_ERROR, d->code, "cannot send the verdict to the worker");
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->deps[i].state != DEP_READY)
+			return false;
+	}
+	return true;
 }
 
-/* handle_message applies one frame of the running worker. */
+/* check_verdict gives the launch's verdict once it can be given. */
+static void check_verdict(loop_state *st)
+{
+	launch *l = st->l;
+
+	if (l->aborting) {
+		abort_all(st);
+		return;
+	}
+	if (l->verdict_done || l->opts->commit_per_departement || !ready_for_verdict(l))
+		return;
+	l->verdict_done = true;
+	print_line(l, LOG_INFO, "-", "every département is ready: committing the launch");
+	for (size_t i = 0; i < l->n; i++) {
+		dep_run *d = &l->deps[i];
+		if (d->prepared)
+			finish_prepared(l, d, true);
+		else
+			send_to(l, d, MSG_COMMIT);
+	}
+}
+
+/* fail_dep marks a département failed; by default the whole launch then aborts. */
+static void fail_dep(loop_state *st, dep_run *d)
+{
+	d->state = DEP_FAILED;
+	if (!st->l->opts->commit_per_departement && !st->l->aborting) {
+		st->l->aborting = true;
+		print_line(st->l, LOG_ERROR, d->code,
+		           "département failed: aborting the launch, nothing of it is committed");
+	}
+	check_verdict(st);
+}
+
+static void start_workers(struct ev_loop *loop, loop_state *st);
+
+/* on_ready: the worker wrote everything and waits (or prepared and left). */
+static void on_ready(loop_state *st, dep_run *d)
+{
+	d->state = DEP_READY;
+	start_workers(st->loop, st); /* a READY worker no longer takes a slot */
+	if (st->l->opts->commit_per_departement)
+		send_to(st->l, d, st->l->interrupted ? MSG_ABORT : MSG_COMMIT);
+	else
+		check_verdict(st);
+}
+
+/* on_done records the worker's final report. */
+static void on_done(loop_state *st, dep_run *d, const message *msg)
+{
+	char text[64];
+
+	d->got_done = true;
+	memcpy(d->counts, msg->counts, sizeof(d->counts));
+	switch ((done_status)msg->status) {
+	case DONE_PREPARED:
+		d->prepared = true;
+		on_ready(st, d);
+		return;
+	case DONE_COMMITTED:
+		d->state = DEP_COMMITTED;
+		break;
+	case DONE_ROLLED_BACK:
+		d->state = st->l->opts->dry_run && !st->l->aborting ? DEP_CHECKED : DEP_ROLLED_BACK;
+		break;
+	case DONE_FAILED:
+		fail_dep(st, d);
+		break;
+	}
+	snprintf(text, sizeof(text), "département %s", dep_state_name(d->state));
+	print_line(st->l, d->state == DEP_FAILED ? LOG_ERROR : LOG_INFO, d->code, text);
+}
+
+/* handle_message applies one frame of a worker. */
 static void handle_message(loop_state *st, dep_run *d, const message *msg)
 {
 	char text[PROTO_MAX_TEXT + 64];
@@ -143,7 +283,7 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 	switch (msg->type) {
 	case MSG_HELLO:
 		snprintf(text, sizeof(text), "worker started (pid %d)", (int)msg->pid);
-		print_line(LOG_INFO, d->code, text);
+		print_line(st->l, LOG_INFO, d->code, text);
 		break;
 	case MSG_PLAN:
 	case MSG_PROGRESS:
@@ -151,37 +291,53 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 		snprintf(d->phase, sizeof(d->phase), "%s", msg->phase);
 		break;
 	case MSG_LOG:
-		print_line((log_level)msg->level, d->code, msg->text);
+		print_line(st->l, (log_level)msg->level, d->code, msg->text);
 		break;
 	case MSG_ERROR:
 		snprintf(d->last_error, sizeof(d->last_error), "%.200s%s%s", msg->text,
 		         msg->sqlstate[0] ? " SQLSTATE " : "", msg->sqlstate);
-		print_line(LOG_ERROR, d->code, d->last_error);
+		print_line(st->l, LOG_ERROR, d->code, d->last_error);
 		break;
 	case MSG_READY:
 		memcpy(d->counts, msg->counts, sizeof(d->counts));
-		send_verdict(st, d);
+		if (!st->l->prepared)
+			on_ready(st, d);
 		break;
 	case MSG_DONE:
-		d->got_done = true;
-		memcpy(d->counts, msg->counts, sizeof(d->counts));
-		d->state = msg->status == DONE_COMMITTED      ? DEP_COMMITTED
-		           : msg->status == DONE_ROLLED_BACK ? (st->l->opts->dry_run ? DEP_CHECKED
-		                                                                   : DEP_ROLLED_BACK)
-		                                             : DEP_FAILED;
-		snprintf(text, sizeof(text), "département %s", dep_state_name(d->state));
-		print_line(d->state == DEP_FAILED ? LOG_ERROR : LOG_INFO, d->code, text);
+		on_done(st, d, msg);
 		break;
 	default:
-		print_line(LOG_WARN, d->code, "unexpected message from the worker");
+		print_line(st->l, LOG_WARN, d->code, "unexpected message from the worker");
 	}
 }
 
-/* on_status reads what the worker wrote; EOF means it is gone. */
-static void on_status(struct ev_loop *loop, ev_io *w, int revents)
+/* worker_gone ends the bookkeeping of a worker once its pipe closed and it exited. */
+static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 {
-	loop_state *st = w->data;
-	dep_run *d = st->current;
+	if (d->status_fd >= 0 || d->exit_status < 0)
+		return; /* wait for both the EOF and the exit status */
+	d->ended = now_s();
+	if (d->control_fd >= 0)
+		close(d->control_fd);
+	d->control_fd = -1;
+	st->running--;
+	if ((!d->got_done || d->exit_status != 0) && d->state != DEP_FAILED &&
+	    d->state != DEP_ROLLED_BACK && d->state != DEP_COMMITTED) {
+		snprintf(d->last_error, sizeof(d->last_error),
+		         d->got_done ? "worker exited with status %d" : "worker died (status %d) before "
+		                                                         "reporting: nothing committed",
+		         d->exit_status);
+		print_line(st->l, LOG_ERROR, d->code, d->last_error);
+		fail_dep(st, d);
+	}
+	start_workers(loop, st);
+}
+
+/* on_status reads what a worker wrote; EOF means it is gone. */
+static void on_status(struct ev_loop *loop, ev_io *io, int revents)
+{
+	watch *w = (watch *)io;
+	dep_run *d = w->d;
 	uint8_t buf[8192];
 	message msg;
 
@@ -192,46 +348,62 @@ static void on_status(struct ev_loop *loop, ev_io *w, int revents)
 	if (n > 0 && proto_feed(&d->decoder, buf, (size_t)n)) {
 		int got;
 		while ((got = proto_next(&d->decoder, &msg)) == 1)
-			handle_message(st, d, &msg);
+			handle_message(w->st, d, &msg);
 		if (got == 0)
 			return;
-		print_line(LOG_ERROR, d->code, "malformed message from the worker: stopping it");
-		kill(d->pid, SIGTERM);
 	}
-	ev_io_stop(loop, w);
+	if (n > 0) {
+		print_line(w->st->l, LOG_ERROR, d->code, "malformed message from the worker: stopping it");
+		kill(d->pid, SIGKILL);
+	}
+	ev_io_stop(loop, io);
 	close(d->status_fd);
 	d->status_fd = -1;
-	finish_current(loop, st);
+	worker_gone(loop, w->st, d);
 }
 
-/* on_child records the worker's exit status (libev reaps it). */
-static void on_child(struct ev_loop *loop, ev_child *w, int revents)
+/* on_child records a worker's exit status (libev reaps it). */
+static void on_child(struct ev_loop *loop, ev_child *c, int revents)
 {
-	loop_state *st = w->data;
-	dep_run *d = st->current;
+	watch *w = (watch *)((char *)c - offsetof(watch, child));
+	dep_run *d = w->d;
 
 	(void)revents;
-	ev_child_stop(loop, w);
-	if (WIFEXITED(w->rstatus))
-		d->exit_status = WEXITSTATUS(w->rstatus);
-	else {
-		char text[64];
-		d->exit_status = 128 + WTERMSIG(w->rstatus);
-		snprintf(text, sizeof(text), "worker killed by signal %d", WTERMSIG(w->rstatus));
-		print_line(LOG_ERROR, d->code, text);
-	}
-	finish_current(loop, st);
+	ev_child_stop(loop, c);
+	if (WIFEXITED(c->rstatus))
+		d->exit_status = WEXITSTATUS(c->rstatus);
+	else
+		d->exit_status = 128 + WTERMSIG(c->rstatus);
+	worker_gone(loop, w->st, d);
 }
 
-/* child_main runs in the forked child: it never returns to the coordinator's code. */
+/* child_main runs in the forked child and never returns to the coordinator's code. */
 static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
 {
 	worker_args args = {.opts = l->opts,
 	                    .cfg = l->cfg,
 	                    .departement = d->code,
 	                    .run_date = l->run_date,
-	                    .launch_id = l->launch_id};
+	                    .launch_id = l->launch_id,
+	                    .gid = l->prepared ? d->gid : NULL,
+	                    .use_redis = l->use_redis};
 
+	/* earlier workers' pipe ends stay with the coordinator, or their EOF never comes */
+	for (size_t i = 0; i < l->n; i++) {
+		if (&l->deps[i] != d && l->deps[i].status_fd >= 0)
+			close(l->deps[i].status_fd);
+		if (&l->deps[i] != d && l->deps[i].control_fd >= 0)
+			close(l->deps[i].control_fd);
+	}
+	if (l->dashboard) {
+		/* the worker never writes to the terminal: keep curses' state with the coordinator */
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+	}
 	_exit(worker_main(&args, status_fd, control_fd));
 }
 
@@ -261,75 +433,144 @@ static bool spawn(launch *l, dep_run *d)
 	close(up[1]);
 	close(down[0]);
 	fcntl(up[0], F_SETFL, fcntl(up[0], F_GETFL) | O_NONBLOCK);
-	fcntl(up[0], F_SETFD, FD_CLOEXEC);
-	fcntl(down[1], F_SETFD, FD_CLOEXEC);
 	d->pid = pid;
 	d->status_fd = up[0];
 	d->control_fd = down[1];
 	return true;
 }
 
-/* start_next starts the next pending département, or ends the loop. */
-static void start_next(struct ev_loop *loop, loop_state *st)
+/* start_one starts the worker of d with its watchers. */
+static void start_one(struct ev_loop *loop, loop_state *st, watch *w)
 {
-	launch *l = st->l;
+	dep_run *d = w->d;
 
-	if (l->interrupted || st->next >= l->n) {
-		ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	dep_run *d = &l->deps[st->next++];
 	proto_decoder_init(&d->decoder);
 	d->started = now_s();
-	if (!spawn(l, d)) {
-		d->state = DEP_FAILED;
+	if (!spawn(st->l, d)) {
 		snprintf(d->last_error, sizeof(d->last_error), "cannot start a worker: %s",
 		         strerror(errno));
-		print_line(LOG_ERROR, d->code, d->last_error);
-		start_next(loop, st);
+		print_line(st->l, LOG_ERROR, d->code, d->last_error);
+		d->ended = d->started;
+		fail_dep(st, d);
 		return;
 	}
 	d->state = DEP_RUNNING;
-	st->current = d;
-	ev_io_init(&st->io, on_status, d->status_fd, EV_READ);
-	st->io.data = st;
-	ev_io_start(loop, &st->io);
-	ev_child_init(&st->child, on_child, d->pid, 0);
-	st->child.data = st;
-	ev_child_start(loop, &st->child);
+	st->running++;
+	w->st = st;
+	ev_io_init(&w->io, on_status, d->status_fd, EV_READ);
+	ev_io_start(loop, &w->io);
+	/* ev(3): start the child watcher right after fork, in the default loop */
+	ev_child_init(&w->child, on_child, d->pid, 0);
+	ev_child_start(loop, &w->child);
 }
 
-/*
- * on_signal: SIGINT/SIGTERM stop the launch. The running worker gets
- * SIGTERM (its session ends, the server rolls its transaction back) and no
- * other département starts.
- */
+/* importing counts the workers still importing (READY ones only wait). */
+static size_t importing(const launch *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += l->deps[i].state == DEP_RUNNING;
+	return n;
+}
+
+/* start_workers fills the free slots, or ends the loop when everything is over. */
+static void start_workers(struct ev_loop *loop, loop_state *st)
+{
+	launch *l = st->l;
+
+	while (!l->aborting && st->next < l->n && importing(l) < l->jobs)
+		start_one(loop, st, &st->w[st->next++]);
+	if (st->running == 0 && (l->aborting || st->next >= l->n))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+/* stop_launch: the operator asked to stop (signal or 'q'): everything is rolled back. */
+static void stop_launch(loop_state *st, int sig)
+{
+	launch *l = st->l;
+
+	if (l->interrupted && sig == SIGINT) {
+		/* a second Ctrl-C: no more waiting */
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->deps[i].status_fd >= 0 && l->deps[i].pid > 0)
+				kill(l->deps[i].pid, SIGKILL);
+		}
+		return;
+	}
+	if (!l->interrupted)
+		print_line(l, LOG_WARN, "-",
+		           sig == SIGINT ? "interrupted (SIGINT): aborting, everything is rolled back"
+		                         : "terminated (SIGTERM): aborting, everything is rolled back");
+	l->interrupted = sig;
+	l->aborting = true;
+	check_verdict(st);
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	loop_state *st = w->data;
 
 	(void)loop;
 	(void)revents;
-	if (!st->l->interrupted)
-		print_line(LOG_WARN, "-", w->signum == SIGINT ? "interrupted (SIGINT): rolling back"
-		                                              : "terminated (SIGTERM): rolling back");
-	st->l->interrupted = w->signum;
-	if (st->current && st->current->pid > 0 && st->current->state != DEP_COMMITTED)
-		kill(st->current->pid, SIGTERM);
+	if (w->signum == SIGWINCH) {
+		if (st->l->dashboard)
+			dashboard_resize(st->l->dashboard);
+		return;
+	}
+	stop_launch(st, w->signum);
 }
 
-/* on_heartbeat prints where the running département is, even when nothing moves. */
-static void on_heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
+/* on_keys: keys typed on the dashboard ('q' then 'y' aborts). */
+static void on_keys(struct ev_loop *loop, ev_io *w, int revents)
 {
 	loop_state *st = w->data;
-	char text[1024];
 
 	(void)loop;
 	(void)revents;
-	if (st->current == NULL)
-		return;
-	progress_text(st->current, text, sizeof(text));
-	print_line(LOG_INFO, st->current->code, text);
+	if (st->l->dashboard && dashboard_key(st->l->dashboard) == 'q')
+		stop_launch(st, SIGINT);
+}
+
+/* heartbeat prints where each running département is, even when nothing moves. */
+static void heartbeat(loop_state *st)
+{
+	char text[1024];
+
+	for (size_t i = 0; i < st->l->n; i++) {
+		const dep_run *d = &st->l->deps[i];
+		if (d->state == DEP_RUNNING || d->state == DEP_READY) {
+			progress_text(d, text, sizeof(text));
+			print_line(st->l, LOG_INFO, d->code, text);
+		}
+	}
+}
+
+/* on_tick redraws, beats, renews the leases and escalates a stuck abort. */
+static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	loop_state *st = w->data;
+	launch *l = st->l;
+	double now = now_s();
+
+	(void)loop;
+	(void)revents;
+	if (l->dashboard)
+		dashboard_draw(l->dashboard, l);
+	else if (now - st->last_heartbeat >= HEARTBEAT_SECONDS) {
+		st->last_heartbeat = now;
+		heartbeat(st);
+	}
+	if (l->redis && now - st->last_renew >= RENEW_SECONDS) {
+		st->last_renew = now;
+		leases_renew(l->redis, l);
+	}
+	if (st->abort_at > 0 && now - st->abort_at > KILL_GRACE_SECONDS) {
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->deps[i].status_fd >= 0 && l->deps[i].pid > 0)
+				kill(l->deps[i].pid, SIGKILL);
+		}
+	}
 }
 
 /* launch_status turns the départements' outcome into the exit status. */
@@ -346,31 +587,70 @@ static int launch_status(const launch *l)
 	return EXIT_CODE_OK;
 }
 
+/* dashboard_sink shows the coordinator's own log lines in the dashboard. */
+static void dashboard_sink(log_level level, const char *text, void *ctx)
+{
+	print_line(ctx, level, "-", text);
+}
+
+/* watch_signals starts the signal watchers, the key watcher and the timer. */
+static void watch_signals(struct ev_loop *loop, loop_state *st)
+{
+	ev_signal_init(&st->sigint, on_signal, SIGINT);
+	ev_signal_init(&st->sigterm, on_signal, SIGTERM);
+	ev_signal_init(&st->sigwinch, on_signal, SIGWINCH);
+	st->sigint.data = st->sigterm.data = st->sigwinch.data = st;
+	ev_signal_start(loop, &st->sigint);
+	ev_signal_start(loop, &st->sigterm);
+	ev_signal_start(loop, &st->sigwinch);
+	ev_timer_init(&st->tick, on_tick, TICK_SECONDS, TICK_SECONDS);
+	st->tick.data = st;
+	ev_timer_start(loop, &st->tick);
+	if (st->l->dashboard && isatty(STDIN_FILENO)) {
+		ev_io_init(&st->keys, on_keys, STDIN_FILENO, EV_READ);
+		st->keys.data = st;
+		ev_io_start(loop, &st->keys);
+	}
+}
+
+/* unwatch_signals stops what watch_signals started. */
+static void unwatch_signals(struct ev_loop *loop, loop_state *st)
+{
+	ev_signal_stop(loop, &st->sigint);
+	ev_signal_stop(loop, &st->sigterm);
+	ev_signal_stop(loop, &st->sigwinch);
+	ev_timer_stop(loop, &st->tick);
+	if (ev_is_active(&st->keys))
+		ev_io_stop(loop, &st->keys);
+}
+
 int launch_run(launch *l)
 {
 	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-	loop_state st = {.l = l};
+	loop_state st = {.loop = loop, .l = l, .last_heartbeat = now_s(), .last_renew = now_s()};
 
 	if (!loop) {
 		log_error("cannot start the event loop (libev)");
 		return EXIT_CODE_IMPORT_FAILED;
 	}
+	st.w = calloc(l->n + 1, sizeof(watch));
+	if (!st.w)
+		abort();
+	for (size_t i = 0; i < l->n; i++)
+		st.w[i].d = &l->deps[i];
 	signal(SIGPIPE, SIG_IGN);
-	ev_signal_init(&st.sigint, on_signal, SIGINT);
-	ev_signal_init(&st.sigterm, on_signal, SIGTERM);
-	st.sigint.data = st.sigterm.data = &st;
-	ev_signal_start(loop, &st.sigint);
-	ev_signal_start(loop, &st.sigterm);
-	ev_timer_init(&st.heartbeat, on_heartbeat, HEARTBEAT_SECONDS, HEARTBEAT_SECONDS);
-	st.heartbeat.data = &st;
-	ev_timer_start(loop, &st.heartbeat);
-
-	start_next(loop, &st);
-	ev_run(loop, 0);
-
-	ev_timer_stop(loop, &st.heartbeat);
-	ev_signal_stop(loop, &st.sigint);
-	ev_signal_stop(loop, &st.sigterm);
+	if (l->dashboard)
+		log_set_sink(dashboard_sink, l);
+	watch_signals(loop, &st);
+	start_workers(loop, &st);
+	if (st.running > 0)
+		ev_run(loop, 0);
+	unwatch_signals(loop, &st);
+	if (l->dashboard) {
+		dashboard_draw(l->dashboard, l);
+		log_set_sink(NULL, NULL);
+	}
+	free(st.w);
 	ev_loop_destroy(loop);
 	return launch_status(l);
 }

@@ -38,6 +38,10 @@ typedef struct dep_run {
 	char last_error[256];
 	double started, ended; /* seconds since the epoch */
 	int exit_status;       /* of the worker process, -1 while running */
+	bool prepared;         /* the worker ended with PREPARE TRANSACTION gid */
+	bool verdict_sent;     /* COMMIT or ABORT sent (or the prepared transaction finished) */
+	bool term_sent;        /* SIGTERM sent to stop it */
+	char gid[64];
 } dep_run;
 
 typedef struct launch {
@@ -47,12 +51,23 @@ typedef struct launch {
 	char launch_id[32];
 	dep_run *deps;
 	size_t n;
-	int interrupted; /* the signal that stopped the launch, 0 if none */
+	size_t jobs;         /* workers at once */
+	bool prepared;       /* workers end with PREPARE TRANSACTION */
+	bool use_redis;      /* reference locks and leases in Redis */
+	int interrupted;     /* the signal that stopped the launch, 0 if none */
+	bool aborting;       /* a département failed or the operator stopped: ABORT all */
+	bool verdict_done;
+	void *redis;         /* the coordinator's redis_client (leases), or NULL */
+	void *dashboard;     /* the ncurses dashboard, or NULL for plain logs */
+	double started;
 } launch;
 
 /* launch_init prepares the départements of opts, all pending. */
 void launch_init(launch *l, const options *opts, const config *cfg);
 void launch_free(launch *l);
+
+/* launch_jobs returns the workers at once: --jobs, else one per département, capped at 8. */
+size_t launch_jobs(const options *opts, size_t n);
 
 /* launch_run imports every département and returns the exit status (EXIT_CODE_*). */
 int launch_run(launch *l);

@@ -38,10 +38,15 @@ static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
 	char line[1024];
 	size_t n = strcspn(msg, "\n");
 	snprintf(line, sizeof(line), "%.*s", (int)(n < 900 ? n : 900), msg);
+	log_level level = pg->expected && strcmp(pg->expected, state) == 0 ? LOG_DEBUG : LOG_ERROR;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+
 	if (*state)
-		log_error("[%s] %s failed: %s (SQLSTATE %s)", pg->role, what, line, state);
+		log_msg(level, "[%s] %s failed: %s (SQLSTATE %s)", pg->role, what, line, state);
 	else
-		log_error("[%s] %s failed: %s", pg->role, what, line);
+		log_msg(level, "[%s] %s failed: %s", pg->role, what, line);
+	if (detail)
+		log_msg(level, "[%s] DETAIL: %s", pg->role, detail);
 }
 
 /* pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or key=value. */

@@ -145,7 +145,7 @@ static long encode_payload(const message *msg, uint8_t *p)
 		memcpy(p + COUNTS_SIZE + 1, msg->phase, n);
 		return (long)(COUNTS_SIZE + 1 + n);
 	case MSG_DONE:
-		if (msg->status < DONE_COMMITTED || msg->status > DONE_FAILED)
+		if (msg->status < DONE_COMMITTED || msg->status > DONE_PREPARED)
 			return -1;
 		put_counts(p, msg->counts);
 		p[COUNTS_SIZE] = (uint8_t)msg->status;
@@ -330,7 +330,7 @@ static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 	case MSG_DONE:
 		get_counts(p, msg->counts);
 		msg->status = p[COUNTS_SIZE];
-		return msg->status <= DONE_FAILED;
+		return msg->status <= DONE_PREPARED;
 	case MSG_LOG:
 		msg->level = p[0];
 		return msg->level <= LOG_ERROR &&

@@ -35,7 +35,8 @@ typedef enum msg_type {
 typedef enum done_status {
 	DONE_COMMITTED = 0,
 	DONE_ROLLED_BACK, /* dry run, or ABORT received */
-	DONE_FAILED       /* import error, rolled back */
+	DONE_FAILED,      /* import error, rolled back */
+	DONE_PREPARED     /* PREPARE TRANSACTION done: the coordinator commits or rolls back */
 } done_status;
 
 typedef struct message {

@@ -18,6 +18,8 @@ typedef void (*progress_fn)(import_ctx *ctx, entity current);
 struct import_ctx {
 	pgconn *src; /* Ecoloweb, REPEATABLE READ READ ONLY */
 	pgconn *dst; /* APiLos, inside the département's transaction */
+	pgconn *side;  /* APiLos, short committed transactions for shared entities, or NULL */
+	void *redis;   /* redis_client for the reference locks, or NULL (one worker, dry run) */
 	const char *departement;
 	const char *run_date; /* importe_le */
 	bool update;

@@ -7,6 +7,7 @@
  *     say goes to the coordinator as frames: it never writes output itself.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +17,31 @@
 #include "import.h"
 #include "log.h"
 #include "protocol.h"
+#include "redis_client.h"
 #include "uuid.h"
 #include "worker.h"
 
 static int status_fd = -1;
+
+/* Set by SIGTERM (the coordinator aborts): the writer stops between rows. */
+volatile sig_atomic_t worker_stop_requested = 0;
+static PGcancel *volatile cancel_source, *volatile cancel_target;
+
+/*
+ * on_sigterm asks the running queries to stop (PQcancel is signal-safe) so
+ * that the worker rolls back and reports within seconds.
+ */
+static void on_sigterm(int sig)
+{
+	char err[128];
+
+	(void)sig;
+	worker_stop_requested = 1;
+	if (cancel_source)
+		PQcancel(cancel_source, err, sizeof(err));
+	if (cancel_target)
+		PQcancel(cancel_target, err, sizeof(err));
+}
 
 /* send_log is the worker's log sink: every line becomes a LOG frame. */
 static void send_log(log_level level, const char *line, void *ctx)
@@ -65,12 +87,15 @@ static void send_error(const char *sqlstate, const char *fmt, const char *detail
 static void reset_signals(void)
 {
 	sigset_t none;
-	int sigs[] = {SIGTERM, SIGCHLD, SIGWINCH, SIGPIPE, SIGQUIT};
+	int sigs[] = {SIGTERM, SIGCHLD, SIGWINCH, SIGPIPE, SIGQUIT, SIGTSTP};
 
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_sigterm};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -89,17 +114,22 @@ static bool setup_source(pgconn *src)
 	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL);
 }
 
-/* setup_target opens the département's transaction and reads its insertion time. */
-static bool setup_target(pgconn *dst, char *now, size_t len)
+/* settings_target sets what an APiLos session needs, instead of trusting the server. */
+static bool settings_target(pgconn *dst)
 {
-	if (!pg_exec_ok(dst, "target session settings",
+	return pg_exec_ok(dst, "target session settings",
 	                "SELECT set_config('TimeZone', 'UTC', false), "
 	                "set_config('DateStyle', 'ISO, YMD', false), "
 	                "set_config('lock_timeout', '60s', false), "
 	                "set_config('statement_timeout', '1h', false), "
 	                "set_config('idle_in_transaction_session_timeout', '0', false)",
-	                0, NULL) ||
-	    !pg_exec_ok(dst, "begin", "BEGIN", 0, NULL))
+	                0, NULL);
+}
+
+/* setup_target opens the département's transaction and reads its insertion time. */
+static bool setup_target(pgconn *dst, char *now, size_t len)
+{
+	if (!settings_target(dst) || !pg_exec_ok(dst, "begin", "BEGIN", 0, NULL))
 		return false;
 	PGresult *res = pg_exec(dst, "insertion time", "SELECT now()::text", 0, NULL);
 
@@ -110,8 +140,12 @@ static bool setup_target(pgconn *dst, char *now, size_t len)
 	return true;
 }
 
-/* wait_verdict blocks until the coordinator says COMMIT or ABORT (or goes away). */
-static msg_type wait_verdict(int control_fd)
+/*
+ * wait_verdict blocks until the coordinator says COMMIT or ABORT (or goes
+ * away). Every minute it sends a cheap query: Scalingo's proxy cuts a
+ * connection after 30 minutes without traffic.
+ */
+static msg_type wait_verdict(int control_fd, pgconn *dst)
 {
 	proto_decoder dec;
 	message msg;
@@ -126,12 +160,61 @@ static msg_type wait_verdict(int control_fd)
 			return MSG_ABORT;
 		if (got == 1)
 			continue;
+		if (worker_stop_requested)
+			return MSG_ABORT;
+		struct pollfd pfd = {.fd = control_fd, .events = POLLIN};
+		int ready = poll(&pfd, 1, 60 * 1000);
+		if (ready == 0) {
+			if (!pg_exec_ok(dst, "keepalive", "SELECT 1", 0, NULL))
+				return MSG_ABORT;
+			continue;
+		}
+		if (ready < 0)
+			continue; /* EINTR */
 		ssize_t n = read(control_fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0 || !proto_feed(&dec, buf, (size_t)n))
 			return MSG_ABORT; /* coordinator gone: never commit alone */
 	}
+}
+
+/*
+ * prepare ends the transaction with PREPARE TRANSACTION: the coordinator
+ * commits every département's at once, and no session stays open meanwhile.
+ */
+static done_status prepare(import_ctx *ctx, const char *gid)
+{
+	char *literal = PQescapeLiteral(ctx->dst->conn, gid, strlen(gid));
+	char sql[160];
+	bool ok;
+
+	if (!literal)
+		return DONE_FAILED;
+	snprintf(sql, sizeof(sql), "PREPARE TRANSACTION %s", literal);
+	PQfreemem(literal);
+	ok = pg_exec_ok(ctx->dst, "prepare transaction", sql, 0, NULL);
+	if (ok)
+		log_info("prepared as %s: waiting for the launch's verdict", gid);
+	return ok ? DONE_PREPARED : DONE_FAILED;
+}
+
+/*
+ * release_readers closes what a worker waiting for the verdict no longer
+ * needs, so that a launch of many départements holds one session per
+ * waiting worker: the source snapshot, the side session, Redis.
+ */
+static void release_readers(import_ctx *ctx)
+{
+	PGcancel *cs = cancel_source;
+
+	cancel_source = NULL;
+	PQfreeCancel(cs);
+	pg_disconnect(ctx->src);
+	if (ctx->side)
+		pg_disconnect(ctx->side);
+	if (ctx->redis)
+		redis_client_close(ctx->redis);
 }
 
 /* finish ends the target transaction as decided and returns the DONE status. */
@@ -146,8 +229,15 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 		return pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL) ? DONE_ROLLED_BACK
 		                                                             : DONE_FAILED;
 	}
+	if (worker_stop_requested) {
+		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
+		return DONE_ROLLED_BACK;
+	}
+	release_readers(ctx);
 	send_counts(ctx, MSG_READY, "ready", 0);
-	if (wait_verdict(control_fd) != MSG_COMMIT) {
+	if (args->gid)
+		return prepare(ctx, args->gid);
+	if (wait_verdict(control_fd, ctx->dst) != MSG_COMMIT) {
 		log_warn("abort requested: rolling back");
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 		return DONE_ROLLED_BACK;
@@ -158,8 +248,37 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 	return DONE_COMMITTED;
 }
 
+/*
+ * open_shared opens what the shared entities need when several workers run:
+ * a side APiLos session and Redis, with an owner token unique to this worker.
+ */
+static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, redis_client *rc)
+{
+	char app[64], host[64] = "", token[128];
+
+	snprintf(app, sizeof(app), "import_ecoloweb_data/%s/shared", args->departement);
+	if (!pg_connect(side, args->cfg->target_conninfo, "TARGET-SIDE", app)) {
+		log_error("cannot connect to the APiLos database (%s): %s", args->cfg->target_safe,
+		          side->errmsg);
+		return false;
+	}
+	side->debug = args->opts->debug;
+	if (!settings_target(side))
+		return false;
+	gethostname(host, sizeof(host) - 1);
+	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), args->launch_id);
+	if (!redis_client_connect(rc, &args->cfg->redis, token)) {
+		log_error("%s (REDIS_URL %s)", rc->err, args->cfg->redis_safe);
+		return false;
+	}
+	ctx->side = side;
+	ctx->redis = rc;
+	return true;
+}
+
 /* run_import connects, imports and ends the transactions; the connections are closed by the caller. */
-static done_status run_import(const worker_args *args, import_ctx *ctx, int control_fd)
+static done_status run_import(const worker_args *args, import_ctx *ctx, int control_fd,
+                              pgconn *side, redis_client *rc)
 {
 	char app[64];
 
@@ -175,7 +294,11 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 		return DONE_FAILED;
 	}
 	ctx->src->debug = ctx->dst->debug = args->opts->debug;
+	cancel_source = PQgetCancel(ctx->src->conn);
+	cancel_target = PQgetCancel(ctx->dst->conn);
 	if (!setup_source(ctx->src) || !setup_target(ctx->dst, ctx->now, sizeof(ctx->now)))
+		return DONE_FAILED;
+	if (args->use_redis && !open_shared(args, ctx, side, rc))
 		return DONE_FAILED;
 	bool ok = import_departement(ctx);
 
@@ -186,7 +309,8 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 
 int worker_main(const worker_args *args, int status, int control_fd)
 {
-	pgconn src = {0}, dst = {0};
+	pgconn src = {0}, dst = {0}, side = {0};
+	redis_client rc = {0};
 	import_ctx ctx = {.src = &src,
 	                  .dst = &dst,
 	                  .departement = args->departement,
@@ -204,7 +328,11 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	snprintf(hello.departement, sizeof(hello.departement), "%s", args->departement);
 	proto_send(status_fd, &hello);
 
-	done_status st = run_import(args, &ctx, control_fd);
+	done_status st = run_import(args, &ctx, control_fd, &side, &rc);
+	if (st == DONE_FAILED && worker_stop_requested) {
+		log_warn("stopped by the coordinator: rolled back");
+		st = DONE_ROLLED_BACK;
+	}
 	if (st == DONE_FAILED) {
 		const char *state = dst.sqlstate[0] ? dst.sqlstate : src.sqlstate;
 		if (ctx.mapping_errors > 0)
@@ -213,8 +341,14 @@ int worker_main(const worker_args *args, int status, int control_fd)
 			send_error(state, "%s", "import failed: nothing of this département written");
 	}
 	send_counts(&ctx, MSG_DONE, "", st);
+	PGcancel *cs = cancel_source, *ct = cancel_target;
+	cancel_source = cancel_target = NULL;
+	PQfreeCancel(cs);
+	PQfreeCancel(ct);
 	pg_disconnect(&src);
 	pg_disconnect(&dst);
+	pg_disconnect(&side);
+	redis_client_close(&rc);
 	import_ctx_free(&ctx);
 	return st == DONE_FAILED ? EXIT_CODE_IMPORT_FAILED : EXIT_CODE_OK;
 }

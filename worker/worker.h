@@ -5,6 +5,8 @@
 #ifndef ECOLO_WORKER_H
 #define ECOLO_WORKER_H
 
+#include <signal.h>
+
 #include "config.h"
 #include "options.h"
 
@@ -14,7 +16,12 @@ typedef struct worker_args {
 	const char *departement; /* validated INSEE code */
 	const char *run_date;    /* YYYY-MM-DD, local date taken once at launch start */
 	const char *launch_id;   /* unique per launch, for names and tokens */
+	const char *gid;         /* PREPARE TRANSACTION name, or NULL: plain COMMIT */
+	bool use_redis;          /* shared entities through Redis locks and a side connection */
 } worker_args;
+
+/* Set by SIGTERM: the writer stops between rows, the worker rolls back. */
+extern volatile sig_atomic_t worker_stop_requested;
 
 /*
  * worker_main imports args->departement inside the forked child. It

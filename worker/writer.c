@@ -8,11 +8,14 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pyfloat.h"
+#include "redis_client.h"
 #include "strbuf.h"
 #include "uuid.h"
+#include "worker.h"
 #include "writer.h"
 
 typedef enum action { A_CREATE, A_MATCH, A_UPDATE, A_SKIP, A_NULL } action;
@@ -37,6 +40,7 @@ typedef struct wrow {
 typedef struct writer {
 	import_ctx *ctx;
 	const entity_def *def;
+	pgconn *conn; /* where rows are written: the département's transaction, or the side one */
 	layout lay;
 	bool have_layout;
 	wrow rows[WRITER_BATCH];
@@ -181,6 +185,8 @@ static bool on_row(void *arg, const PGresult *res)
 	import_ctx *ctx = w->ctx;
 	char why[512];
 
+	if (worker_stop_requested)
+		return false;
 	if (!w->have_layout)
 		build_layout(w, res);
 	ctx->counts[w->def->ent].read++;
@@ -227,7 +233,7 @@ static bool decide(writer *w, char **keys, char **dead, size_t *n_dead)
 
 	if (!refs)
 		abort();
-	if (!refs_lookup(ctx->dst, entity_model(def->ent), def->table, keys, w->n, refs)) {
+	if (!refs_lookup(w->conn, entity_model(def->ent), def->table, keys, w->n, refs)) {
 		free(refs);
 		return false;
 	}
@@ -268,7 +274,7 @@ static bool allocate_ids(writer *w)
 		return true;
 	snprintf(count, sizeof(count), "%zu", want);
 	const char *params[] = {w->def->table, count};
-	PGresult *res = pg_exec(w->ctx->dst, "allocate ids",
+	PGresult *res = pg_exec(w->conn, "allocate ids",
 	                        "SELECT nextval(pg_get_serial_sequence($1, 'id'))\n"
 	                        "FROM generate_series(1, $2::int)",
 	                        2, params);
@@ -307,7 +313,7 @@ static bool identity_fetch(writer *w, const identity_rule *rule, int field, keym
 	sb_append(&sql, " = ANY ($1::text[])");
 	char *array = sql_text_array(values, n);
 	const char *params[] = {array};
-	PGresult *res = n ? pg_exec(w->ctx->dst, "identity lookup", sql.data, 1, params) : NULL;
+	PGresult *res = n ? pg_exec(w->conn, "identity lookup", sql.data, 1, params) : NULL;
 	bool ok = n == 0 || res != NULL;
 
 	for (int r = 0; res && r < PQntuples(res); r++)
@@ -497,10 +503,10 @@ static void copy_row(writer *w, const wrow *r, strbuf *data)
 }
 
 /* run_copy sends one COPY with all of data. */
-static bool run_copy(import_ctx *ctx, const char *what, const char *sql, const strbuf *data)
+static bool run_copy(pgconn *conn, const char *what, const char *sql, const strbuf *data)
 {
-	return pg_copy_begin(ctx->dst, what, sql) && pg_copy_put(ctx->dst, what, data->data, data->len) &&
-	       pg_copy_end(ctx->dst, what);
+	return pg_copy_begin(conn, what, sql) && pg_copy_put(conn, what, data->data, data->len) &&
+	       pg_copy_end(conn, what);
 }
 
 /* write_created COPYs the new rows into their table. */
@@ -519,7 +525,7 @@ static bool write_created(writer *w)
 		}
 	}
 	if (any)
-		ok = run_copy(w->ctx, w->def->table, sql.data, &data);
+		ok = run_copy(w->conn, w->def->table, sql.data, &data);
 	sb_free(&sql);
 	sb_free(&data);
 	return ok;
@@ -548,7 +554,7 @@ static bool write_references(writer *w)
 		sb_append_char(&data, '\n');
 	}
 	if (data.len)
-		ok = run_copy(ctx, "ecoloweb_ecoloreference",
+		ok = run_copy(w->conn, "ecoloweb_ecoloreference",
 		              "COPY ecoloweb_ecoloreference (apilos_model, ecolo_id, apilos_id, "
 		              "departement, importe_le, est_supprime) FROM STDIN",
 		              &data);
@@ -572,7 +578,7 @@ static bool repoint_references(writer *w)
 			ids[n++] = r->id;
 		}
 	}
-	bool ok = refs_repoint(w->ctx->dst, entity_model(w->def->ent), keys, ids, n);
+	bool ok = refs_repoint(w->conn, entity_model(w->def->ent), keys, ids, n);
 	free(keys);
 	free(ids);
 	return ok;
@@ -679,10 +685,10 @@ static bool write_updates(writer *w)
 	sb_init(&update);
 	update_columns(w, &cols);
 	update_sql(w, cols.data, &create, &truncate, &copy, &update);
-	ok = pg_exec_ok(w->ctx->dst, "create staging table", create.data, 0, NULL) &&
-	     pg_exec_ok(w->ctx->dst, "empty staging table", truncate.data, 0, NULL) &&
-	     run_copy(w->ctx, "staging rows", copy.data, &data) &&
-	     pg_exec_ok(w->ctx->dst, "update rows", update.data, 0, NULL);
+	ok = pg_exec_ok(w->conn, "create staging table", create.data, 0, NULL) &&
+	     pg_exec_ok(w->conn, "empty staging table", truncate.data, 0, NULL) &&
+	     run_copy(w->conn, "staging rows", copy.data, &data) &&
+	     pg_exec_ok(w->conn, "update rows", update.data, 0, NULL);
 	sb_free(&cols);
 	sb_free(&create);
 	sb_free(&truncate);
@@ -714,6 +720,168 @@ static void count_batch(writer *w)
 	}
 }
 
+#define LOCK_TTL_MS 30000L
+#define LOCK_WAIT_SECONDS 30
+#define SHARED_ATTEMPTS 5
+
+/* lock_key writes "ecoloweb:lock:<apilos_model>:<ecolo_id>" into a malloc'd string. */
+static char *lock_key(const writer *w, const char *key)
+{
+	strbuf sb;
+
+	sb_init(&sb);
+	sb_append(&sb, "ecoloweb:lock:");
+	sb_append(&sb, entity_model(w->def->ent));
+	sb_append_char(&sb, ':');
+	sb_append(&sb, key);
+	return sb.data;
+}
+
+/*
+ * create_locked creates, in one short transaction on the side connection
+ * that commits at once, the rows of this round whose lock is held: they
+ * outlive the département's transaction on purpose (design.md).
+ */
+static bool create_locked(writer *w)
+{
+	bool ok = pg_exec_ok(w->conn, "begin shared", "BEGIN", 0, NULL) && allocate_ids(w) &&
+	          identity_match(w);
+
+	if (ok) {
+		dedupe_identity(w);
+		ok = write_created(w) && write_references(w) && repoint_references(w) &&
+		     pg_exec_ok(w->conn, "commit shared", "COMMIT", 0, NULL);
+	}
+	if (!ok) {
+		char state[6];
+		memcpy(state, w->conn->sqlstate, sizeof(state));
+		pg_exec_ok(w->conn, "rollback shared", "ROLLBACK", 0, NULL);
+		memcpy(w->conn->sqlstate, state, sizeof(state)); /* the caller retries on 23505 */
+		/* the identities remembered this round point to rows that do not exist */
+		for (int i = 0; i < 3; i++)
+			keymap_free(&w->ctx->identity[i]);
+	}
+	return ok;
+}
+
+/*
+ * shared_round: one attempt over the unresolved rows. decide() reads the
+ * committed references; the rows to create are locked in Redis, created
+ * and committed, then unlocked. Rows whose lock another worker holds stay
+ * unresolved for the next round.
+ */
+static bool shared_round(writer *w, char **keys, action *final, bool *resolved, size_t *waiting)
+{
+	redis_client *rc = w->ctx->redis;
+	char **locks = calloc(w->n + 1, sizeof(char *));
+	bool *held = calloc(w->n + 1, sizeof(bool));
+	int *lock_of = calloc(w->n + 1, sizeof(int));
+	char *dead[1];
+	size_t n_dead = 0, n_locks = 0;
+	bool ok;
+
+	if (!locks || !held || !lock_of)
+		abort();
+	ok = decide(w, keys, dead, &n_dead);
+	for (size_t i = 0; ok && i < w->n; i++) {
+		lock_of[i] = -1;
+		if (resolved[i])
+			w->rows[i].act = A_SKIP; /* done in an earlier round: left alone */
+		else if (w->rows[i].act == A_CREATE) {
+			lock_of[i] = (int)n_locks;
+			locks[n_locks++] = lock_key(w, keys[i]);
+		}
+	}
+	if (ok && n_locks > 0 && !redis_lock_many(rc, locks, n_locks, LOCK_TTL_MS, held)) {
+		log_error("Redis: cannot lock the %s references (%s): the département cannot share them "
+		          "safely", entity_name(w->def->ent), rc->err);
+		ok = false;
+	}
+	/* the winner looks again: another worker may have committed the row meanwhile */
+	ok = ok && decide(w, keys, dead, &n_dead);
+	*waiting = 0;
+	for (size_t i = 0; ok && i < w->n; i++) {
+		if (resolved[i])
+			w->rows[i].act = A_SKIP;
+		else if (w->rows[i].act == A_CREATE && (lock_of[i] < 0 || !held[lock_of[i]])) {
+			w->rows[i].act = A_NULL; /* another worker holds it: look again next round */
+			(*waiting)++;
+		}
+	}
+	free(lock_of);
+	ok = ok && create_locked(w);
+	for (size_t i = 0; ok && i < w->n; i++) {
+		if (!resolved[i] && w->rows[i].act != A_NULL) {
+			resolved[i] = true;
+			final[i] = w->rows[i].act;
+		}
+	}
+	size_t n_held = 0;
+	for (size_t l = 0; l < n_locks; l++) {
+		if (held[l])
+			locks[n_held++] = locks[l];
+		else
+			free(locks[l]);
+	}
+	if (n_held && rc->ctx && !redis_unlock_many(rc, locks, n_held))
+		log_warn("Redis: cannot release %zu lock(s): they expire in %ld s", n_held,
+		         LOCK_TTL_MS / 1000);
+	for (size_t l = 0; l < n_held; l++)
+		free(locks[l]);
+	free(locks);
+	free(held);
+	return ok;
+}
+
+/*
+ * flush_shared writes a batch of bailleurs or administrations when several
+ * workers may need them at once (design.md, "Shared entities and Redis
+ * locks"). The unique constraint of the references stays the last guard:
+ * a round that loses a race on it is rolled back and tried again.
+ */
+static bool flush_shared(writer *w, char **keys)
+{
+	action *final = calloc(w->n + 1, sizeof(action));
+	bool *resolved = calloc(w->n + 1, sizeof(bool));
+	time_t deadline = time(NULL) + LOCK_WAIT_SECONDS;
+	bool ok = true;
+	int attempts = 0;
+
+	if (!final || !resolved)
+		abort();
+	w->conn = w->ctx->side;
+	w->conn->expected = "23505"; /* a lost race on a unique constraint: handled below */
+	for (;;) {
+		size_t waiting = 0;
+		ok = shared_round(w, keys, final, resolved, &waiting);
+		if (!ok && strcmp(w->conn->sqlstate, "23505") == 0 && ++attempts < SHARED_ATTEMPTS) {
+			log_warn("%s: another worker created the same row first: trying again",
+			         entity_name(w->def->ent));
+			continue;
+		}
+		if (!ok || waiting == 0)
+			break;
+		if (time(NULL) > deadline || worker_stop_requested) {
+			log_error("waited more than %d s for %zu %s lock(s) held by another worker",
+			          LOCK_WAIT_SECONDS, waiting, entity_name(w->def->ent));
+			ok = false;
+			break;
+		}
+		struct timespec pause = {0, 100 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	for (size_t i = 0; ok && i < w->n; i++)
+		w->rows[i].act = final[i];
+	if (!ok && strcmp(w->conn->sqlstate, "23505") == 0)
+		log_error("%s: still losing the race on a unique constraint after %d attempts",
+		          entity_name(w->def->ent), SHARED_ATTEMPTS);
+	w->conn->expected = NULL;
+	w->conn = w->ctx->dst;
+	free(final);
+	free(resolved);
+	return ok;
+}
+
 /* flush writes the buffered batch: see writer.h for the round trips it costs. */
 static bool flush(writer *w)
 {
@@ -727,10 +895,14 @@ static bool flush(writer *w)
 		abort();
 	for (size_t i = 0; i < w->n; i++)
 		keys[i] = w->rows[i].values[w->lay.key];
-	ok = decide(w, keys, dead, &n_dead) && allocate_ids(w);
-	if (ok && w->def->has_identity) {
-		ok = identity_match(w);
-		dedupe_identity(w);
+	if (w->def->has_identity && ctx->redis) {
+		ok = flush_shared(w, keys);
+	} else {
+		ok = decide(w, keys, dead, &n_dead) && allocate_ids(w);
+		if (ok && w->def->has_identity) {
+			ok = identity_match(w);
+			dedupe_identity(w);
+		}
 	}
 	if (ok && w->def->keep_map) {
 		for (size_t i = 0; i < w->n; i++)
@@ -739,8 +911,10 @@ static bool flush(writer *w)
 	ok = ok && preload_parents(w);
 	if (ok)
 		resolve_fks(w);
-	ok = ok && write_created(w) && write_references(w) && repoint_references(w) &&
-	     refs_mark_deleted(ctx->dst, entity_model(w->def->ent), dead, n_dead) && write_updates(w);
+	if (!(w->def->has_identity && ctx->redis))
+		ok = ok && write_created(w) && write_references(w) && repoint_references(w) &&
+		     refs_mark_deleted(w->conn, entity_model(w->def->ent), dead, n_dead) &&
+		     write_updates(w);
 	if (ok)
 		count_batch(w);
 	else
@@ -764,6 +938,7 @@ bool writer_run(import_ctx *ctx, const entity_def *def, int nparams, const char 
 		abort();
 	w->ctx = ctx;
 	w->def = def;
+	w->conn = ctx->dst;
 	bool ok = pg_stream(ctx->src, entity_name(def->ent), def->sql, nparams, params, on_row, w);
 	if (ok && w->n > 0)
 		ok = flush(w);

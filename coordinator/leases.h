@@ -1,0 +1,31 @@
+/*
+ * coordinator/leases.h
+ *     Département leases in Redis (ecoloweb:lease:<dep>): two launches, on
+ *     one machine or on several Scalingo one-offs, never import the same
+ *     département at once. The coordinator takes them all before forking,
+ *     renews them while it runs and releases them at the end.
+ */
+#ifndef ECOLO_LEASES_H
+#define ECOLO_LEASES_H
+
+#include <stdbool.h>
+
+#include "redis_client.h"
+#include "run.h"
+
+#define LEASE_TTL_MS 60000L
+
+/*
+ * leases_acquire takes the lease of every département of the launch. If
+ * one is held by another launch, it logs who holds it, gives back those it
+ * took, and returns false: the launch must not start.
+ */
+bool leases_acquire(redis_client *rc, launch *l);
+
+/* leases_renew extends the leases of the départements not finished yet. */
+bool leases_renew(redis_client *rc, const launch *l);
+
+/* leases_release gives back every lease of the launch. */
+void leases_release(redis_client *rc, const launch *l);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * coordinator/verdict.h
+ *     The launch's verdict on the APiLos side: whether workers end with
+ *     PREPARE TRANSACTION (then the coordinator runs COMMIT PREPARED or
+ *     ROLLBACK PREPARED for all of them), and the clean-up of prepared
+ *     transactions a dead launch left behind.
+ */
+#ifndef ECOLO_VERDICT_H
+#define ECOLO_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "redis_client.h"
+
+#define GID_PREFIX "ecoloweb-"
+
+/* verdict_gid writes the prepared transaction name of a département of a launch. */
+void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep);
+
+/*
+ * verdict_prepared_possible tells whether the APiLos server allows workers
+ * prepared transactions at once (max_prepared_transactions >= workers).
+ */
+bool verdict_prepared_possible(const config *cfg, size_t workers);
+
+/*
+ * verdict_cleanup rolls back the prepared transactions named GID_PREFIX...
+ * that no live launch owns (their département lease, when Redis is given,
+ * is not held by the launch in their name), and logs each one.
+ */
+bool verdict_cleanup(const config *cfg, redis_client *redis);
+
+/* verdict_finish_prepared runs COMMIT PREPARED (commit) or ROLLBACK PREPARED for each gid. */
+bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, bool commit);
+
+#endif

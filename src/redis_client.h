@@ -1,0 +1,56 @@
+/*
+ * src/redis_client.h
+ *     The Redis side of the import (hiredis 0.14): reference locks for the
+ *     shared entities (bailleurs, administrations) and département leases.
+ *     A lock or lease holds a token unique to its owner; it is released or
+ *     renewed only by a script that checks the token first, so an expired
+ *     and re-taken lock is never deleted by its former owner.
+ */
+#ifndef ECOLO_REDIS_CLIENT_H
+#define ECOLO_REDIS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct redis_client {
+	void *ctx;        /* redisContext *, NULL when not connected */
+	char token[128];  /* owner token: "<host>:<pid>:<launch>" */
+	char err[256];    /* last error, for the caller's message */
+} redis_client;
+
+/*
+ * redis_client_connect connects to cfg (timeout 5 s, AUTH when a password
+ * is set, SELECT db) and sets the owner token. False with rc->err set.
+ */
+bool redis_client_connect(redis_client *rc, const redis_config *cfg, const char *token);
+void redis_client_close(redis_client *rc);
+
+/*
+ * redis_lock_many tries SET key token NX PX ttl_ms for n keys in one
+ * pipelined round trip; acquired[i] tells which ones this owner now holds.
+ * False on a Redis error (rc->err), after which the connection is closed.
+ */
+bool redis_lock_many(redis_client *rc, char *const *keys, size_t n, long ttl_ms, bool *acquired);
+
+/* redis_unlock_many releases the keys this owner holds (compare-and-delete), one round trip. */
+bool redis_unlock_many(redis_client *rc, char *const *keys, size_t n);
+
+/*
+ * redis_lease_acquire takes ecoloweb:lease:<dep> for ttl_ms. Returns 1 when
+ * taken, 0 when another owner holds it (its token copied into holder),
+ * -1 on error.
+ */
+int redis_lease_acquire(redis_client *rc, const char *dep, long ttl_ms, char *holder, size_t holderlen);
+
+/* redis_lease_renew extends the lease if this owner still holds it; false otherwise. */
+bool redis_lease_renew(redis_client *rc, const char *dep, long ttl_ms);
+
+/* redis_lease_release deletes the lease if this owner holds it. */
+bool redis_lease_release(redis_client *rc, const char *dep);
+
+/* redis_lease_holder reads the token holding the lease of dep ("" when free); false on error. */
+bool redis_lease_holder(redis_client *rc, const char *dep, char *holder, size_t holderlen);
+
+#endif
