@@ -43,6 +43,7 @@ done
 . "$repo/tests/lib/common.sh"
 
 builddir=$repo/_build
+vgbuilddir=$repo/_build-valgrind
 passed=0 failed=0 skipped=0 step_failed=
 
 # step NAME: prints a header with the time since the start.
@@ -64,7 +65,8 @@ count_results() {
 			*) failed=$((failed + 1)) ;;
 			esac
 		done < <(grep '^:test-result:' "$f" || true)
-	done < <(find "$builddir" -name '*.trs' -not -path "$builddir/import_ecoloweb_data-*" -print0)
+	done < <(find "$builddir" "$vgbuilddir" -name '*.trs' -not -path "$builddir/import_ecoloweb_data-*" \
+		-print0 2>/dev/null)
 }
 
 # finish prints the closing line and exits: non-zero when a test or a step failed.
@@ -138,6 +140,20 @@ if ! make -j2 check "${check_args[@]}"; then
 	fi
 fi
 count_results
+
+# valgrind and AddressSanitizer exclude each other: a plain build runs the
+# full import under valgrind (tests/t_valgrind.sh), coordinator and workers.
+if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
+	step "valgrind: plain build (in _build-valgrind/), tests/t_valgrind.sh"
+	mkdir -p "$vgbuilddir"
+	find "$vgbuilddir" -name '*.trs' -delete
+	if ! (cd "$vgbuilddir" && "$repo/configure" >configure.out 2>&1 && make -j2 >make.out 2>&1 &&
+		make check TESTS=tests/t_valgrind.sh); then
+		step_failed="the valgrind check"
+		cat "$vgbuilddir/tests/t_valgrind.sh.log" 2>/dev/null || tail -n 40 "$vgbuilddir"/*.out
+	fi
+	count_results
+fi
 
 if [ -z "$step_failed" ] && [ "$run_distcheck" = 1 ] && [ -z "${TESTS:-}" ]; then
 	step "make distcheck"

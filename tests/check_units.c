@@ -768,7 +768,7 @@ START_TEST(test_proto_encode_invalid)
 	snprintf(m.sqlstate, sizeof(m.sqlstate), "%s", "4000");
 	ck_assert_uint_eq(proto_encode(&m, buf), 0);
 	m = sample(MSG_DONE);
-	m.status = 3;
+	m.status = DONE_PREPARED + 1;
 	ck_assert_uint_eq(proto_encode(&m, buf), 0);
 
 	/* an empty SQLSTATE is fine (an error that did not come from the server) */
