@@ -23,6 +23,7 @@
 #include "exitcodes.h"
 #include "leases.h"
 #include "log.h"
+#include "redis_client.h"
 #include "run.h"
 #include "verdict.h"
 #include "worker.h"
@@ -286,6 +287,8 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 		print_line(st->l, LOG_INFO, d->code, text);
 		break;
 	case MSG_PLAN:
+		memcpy(d->planned, msg->counts, sizeof(d->planned));
+		break;
 	case MSG_PROGRESS:
 		memcpy(d->counts, msg->counts, sizeof(d->counts));
 		snprintf(d->phase, sizeof(d->phase), "%s", msg->phase);
@@ -395,6 +398,9 @@ static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
 		if (&l->deps[i] != d && l->deps[i].control_fd >= 0)
 			close(l->deps[i].control_fd);
 	}
+	/* the coordinator's Redis context is its own: the child drops its copy (the socket stays open in the parent) */
+	if (l->redis)
+		redis_client_close(l->redis);
 	if (l->dashboard) {
 		/* the worker never writes to the terminal: keep curses' state with the coordinator */
 		int null = open("/dev/null", O_RDWR);

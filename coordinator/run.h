@@ -34,6 +34,7 @@ typedef struct dep_run {
 	proto_decoder decoder;
 	bool got_done;
 	entity_counts counts[ENT_COUNT];
+	entity_counts planned[ENT_COUNT]; /* PLAN: rows to read, where known (.read) */
 	char phase[32];
 	char last_error[256];
 	double started, ended; /* seconds since the epoch */

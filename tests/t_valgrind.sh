@@ -22,9 +22,10 @@ if ldd "$prog" 2>/dev/null | grep -q libasan; then
 fi
 
 servers_start || fail "cannot start the test servers"
-export ECOLO_DATABASE_URL DATABASE_URL
+export ECOLO_DATABASE_URL DATABASE_URL REDIS_URL
 ECOLO_DATABASE_URL=$(servers_url ecoloweb)
 DATABASE_URL=$(servers_url apilos)
+REDIS_URL=$(servers_redis_url) # two workers at once: the Redis locks run too
 load_generated ecoloweb --departements 22,29 --conventions 20
 load_apilos_schema apilos
 
@@ -34,8 +35,8 @@ valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
 	--trace-children=yes --log-file="$out.%p" \
 	"$prog" --departement 22 29 --no-progress >"$out" 2>&1 || rc=$?
-cat "$out.*" >>"$out"
-assert_eq "exit status under valgrind" 0 "$rc"
+cat "$out".* >>"$out"
+[ "$rc" = 0 ] || { tail -n 40 "$out" >&2; fail "exit status under valgrind: $rc"; }
 n=$(psql_q apilos "SELECT count(*) FROM programmes_logement")
 [ "$n" -gt 0 ] || fail "no logement imported: the run did not exercise the logements"
 errors=$(grep -h "ERROR SUMMARY" "$out".* | grep -vc " 0 errors")

@@ -372,6 +372,8 @@ bool import_departement(import_ctx *ctx)
 	log_info("convention history: %zu conventions and avenants, %zu to %s", h.n, todo,
 	         ctx->update ? "import or update" : "import");
 	ctx->counts[ENT_CONVENTION].skipped += (uint32_t)(h.n - todo);
+	if (ctx->plan)
+		ctx->plan(ctx, todo);
 
 	prog *progs = ok ? collect_programmes(ctx, &h, &n_progs) : NULL;
 	ok = ok && select_programmes(ctx, progs, n_progs) && import_shared(ctx, progs, n_progs) &&

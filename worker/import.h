@@ -31,6 +31,7 @@ struct import_ctx {
 	entity_counts counts[ENT_COUNT];
 	unsigned mapping_errors; /* rows that could not be mapped */
 	progress_fn progress;
+	void (*plan)(import_ctx *ctx, size_t conventions); /* the totals, once known */
 	void *progress_ctx;
 };
 

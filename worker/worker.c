@@ -63,6 +63,17 @@ static void send_counts(const import_ctx *ctx, msg_type type, const char *phase,
 	proto_send(status_fd, &msg);
 }
 
+/* on_plan sends PLAN: conventions and lots to import, once the history is known. */
+static void on_plan(import_ctx *ctx, size_t conventions)
+{
+	message msg = {.type = MSG_PLAN};
+
+	(void)ctx;
+	msg.counts[ENT_CONVENTION].read = (uint32_t)conventions;
+	msg.counts[ENT_LOT].read = (uint32_t)conventions;
+	proto_send(status_fd, &msg);
+}
+
 static void on_progress(import_ctx *ctx, entity current)
 {
 	send_counts(ctx, MSG_PROGRESS, entity_name(current), 0);
@@ -317,7 +328,8 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	                  .run_date = args->run_date,
 	                  .update = args->opts->update,
 	                  .dry_run = args->opts->dry_run,
-	                  .progress = on_progress};
+	                  .progress = on_progress,
+	                  .plan = on_plan};
 
 	status_fd = status;
 	reset_signals();
