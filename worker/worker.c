@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "exitcodes.h"
@@ -352,6 +353,9 @@ int worker_main(const worker_args *args, int status, int control_fd)
 		else
 			send_error(state, "%s", "import failed: nothing of this département written");
 	}
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		log_info("worker peak RSS %ld kB", ru.ru_maxrss);
 	send_counts(&ctx, MSG_DONE, "", st);
 	PGcancel *cs = cancel_source, *ct = cancel_target;
 	cancel_source = cancel_target = NULL;
