@@ -80,7 +80,9 @@ stmt_sql() {
 }
 src_calls=$(psql_q postgres "$(stmt_sql ecoloweb 'coalesce(sum(calls), 0)')")
 src_stmts=$(psql_q postgres "$(stmt_sql ecoloweb 'count(*)')")
-dst_calls=$(psql_q postgres "$(stmt_sql apilos 'coalesce(sum(calls), 0)')")
+# the server's own foreign-key checks (RI triggers, "SELECT ... FROM ONLY ... FOR KEY SHARE")
+# show up in pg_stat_statements too: they are not round trips of the importer
+dst_calls=$(psql_q postgres "$(stmt_sql apilos 'coalesce(sum(calls), 0)') AND query NOT LIKE 'SELECT \$2 FROM ONLY %'")
 src_rows=$(psql_q postgres "$(stmt_sql ecoloweb 'coalesce(sum(rows), 0)')")
 imported=$(psql_q apilos "SELECT count(*) FROM ecoloweb_ecoloreference")
 
@@ -96,11 +98,14 @@ row "peak RSS (max of coordinator/worker)" "$rss kB"
 row "rows imported (references)" "$imported$(awk -v n="$imported" -v s="$secs" \
 	'BEGIN { if (s > 0) printf " (%.0f/s)", n / s }')"
 row "queries sent to Ecoloweb" "$src_calls ($src_stmts distinct statements, $src_rows rows returned)"
-row "statements sent to APiLos" "$dst_calls"
+row "statements sent to APiLos" "$dst_calls (server-side foreign-key checks excluded)"
 hwm=$(grep -iE 'VmHWM|peak rss|maxrss' "$tmp/import.log" || true)
 [ -z "$hwm" ] || printf 'memory as logged by the program:\n%s\n' "$hwm"
 
 printf '\nstatements sent to Ecoloweb, by calls:\n'
 psql_q postgres "$(stmt_sql ecoloweb "format('%8s %10s  %s', calls, rows,
 	left(regexp_replace(query, '\s+', ' ', 'g'), 100))") ORDER BY calls DESC, query LIMIT 25"
+printf "\nstatements sent to APiLos, by calls:\n"
+psql_q postgres "$(stmt_sql apilos "format('%8s %10s  %s', calls, rows,
+	left(regexp_replace(query, '\s+', ' ', 'g'), 100))") AND query NOT LIKE 'SELECT \$2 FROM ONLY %' ORDER BY calls DESC, query LIMIT 10"
 exit "$rc"
