@@ -12,16 +12,18 @@ bool leases_acquire(redis_client *rc, launch *l)
 
 	for (; taken < l->n; taken++) {
 		char holder[256] = "";
-		int got = redis_lease_acquire(rc, l->deps[taken].code, LEASE_TTL_MS, holder, sizeof(holder));
+		int got = redis_lease_acquire(rc, l->deps[taken].code, LEASE_TTL_MS, holder,
+		                              sizeof(holder));
 		if (got == 1)
 			continue;
 		if (got == 0)
-			log_error("département %s is already being imported by another launch (%s): "
-			          "refused, nothing done",
-			          l->deps[taken].code, holder);
+			log_error(
+			        "département %s is already being imported by another launch (%s): "
+			        "refused, nothing done",
+			        l->deps[taken].code, holder);
 		else
-			log_error("cannot take the lease of département %s in Redis: %s", l->deps[taken].code,
-			          rc->err);
+			log_error("cannot take the lease of département %s in Redis: %s",
+			          l->deps[taken].code, rc->err);
 		ok = false;
 		break;
 	}

@@ -22,12 +22,12 @@
 
 /* Tables the importer writes: their absence means DATABASE_URL is not an APiLos database. */
 static const char check_schema_sql[] =
-	"SELECT t FROM unnest(ARRAY['ecoloweb_ecoloreference', 'conventions_convention', "
-	"'programmes_programme', 'programmes_lot', 'programmes_logement', 'bailleurs_bailleur', "
-	"'instructeurs_administration', 'conventions_piecejointe', 'conventions_evenement', "
-	"'programmes_referencecadastrale', 'programmes_repartitionsurface', "
-	"'conventions_convention_avenant_types', 'conventions_avenanttype']) AS t "
-	"WHERE to_regclass(t) IS NULL";
+        "SELECT t FROM unnest(ARRAY['ecoloweb_ecoloreference', 'conventions_convention', "
+        "'programmes_programme', 'programmes_lot', 'programmes_logement', 'bailleurs_bailleur', "
+        "'instructeurs_administration', 'conventions_piecejointe', 'conventions_evenement', "
+        "'programmes_referencecadastrale', 'programmes_repartitionsurface', "
+        "'conventions_convention_avenant_types', 'conventions_avenanttype']) AS t "
+        "WHERE to_regclass(t) IS NULL";
 
 /* check_servers connects to both databases once, checks the APiLos schema, and disconnects. */
 static bool check_servers(const config *cfg)
@@ -96,16 +96,19 @@ static bool plan_launch(launch *l, const config *cfg)
 	}
 	l->prepared = !opts->dry_run && !opts->commit_per_departement &&
 	              verdict_prepared_possible(cfg, l->n);
-	/* without prepared transactions, READY workers keep their APiLos session until the verdict */
+	/* without prepared transactions, READY workers keep their APiLos session until the verdict
+	 */
 	bool waiters = !(l->prepared || opts->commit_per_departement || opts->dry_run);
 	size_t waiting = waiters ? l->n - l->jobs : 0;
 	size_t per_worker = l->use_redis ? 3 : 2;
 	size_t budget = l->jobs * per_worker + waiting + 1;
-	log_info("connections: %zu worker(s) x %zu (Ecoloweb, APiLos%s) + %zu waiting for the verdict "
+	log_info("connections: %zu worker(s) x %zu (Ecoloweb, APiLos%s) + %zu waiting for the "
+	         "verdict "
 	         "x 1 + 1 coordinator = %zu",
 	         l->jobs, per_worker, l->use_redis ? ", APiLos side" : "", waiting, budget);
 	if (opts->max_connections > 0 && budget > (size_t)opts->max_connections) {
-		log_error("this launch needs %zu database connections, more than --max-connections %d: "
+		log_error("this launch needs %zu database connections, more than --max-connections "
+		          "%d: "
 		          "lower --jobs%s",
 		          budget, opts->max_connections,
 		          l->prepared ? "" : " (or allow prepared transactions on APiLos)");
@@ -114,7 +117,7 @@ static bool plan_launch(launch *l, const config *cfg)
 	log_info("verdict: %s",
 	         opts->dry_run                  ? "dry run, everything rolled back"
 	         : opts->commit_per_departement ? "each département commits when it is done"
-	         : l->prepared ? "one for the launch, with prepared transactions"
+	         : l->prepared                  ? "one for the launch, with prepared transactions"
 	                       : "one for the launch; without prepared transactions a crash during "
 	                         "the final commits could leave part of the launch committed");
 	return true;
@@ -151,8 +154,8 @@ static int run(const options *opts, const config *cfg)
 	int status = EXIT_CODE_USAGE;
 
 	launch_init(&l, opts, cfg);
-	log_info("import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s", l.n,
-	         l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
+	log_info("import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s",
+	         l.n, l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
 	         opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
 	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc)) {
 		if (isatty(STDOUT_FILENO) && !opts->no_progress)
@@ -162,7 +165,8 @@ static int run(const options *opts, const config *cfg)
 			dashboard_close(l.dashboard);
 		l.dashboard = NULL;
 		summary_print(&l, stdout);
-		if (opts->summary_json && !summary_write_json(&l, opts->summary_json) && status == 0)
+		if (opts->summary_json && !summary_write_json(&l, opts->summary_json) &&
+		    status == 0)
 			status = EXIT_CODE_IMPORT_FAILED;
 		if (l.redis)
 			leases_release(&rc, &l);
@@ -182,7 +186,8 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!options_parse(argc, argv, &opts, err, sizeof(err))) {
-		fprintf(stderr, "import_ecoloweb_data: %s\nTry 'import_ecoloweb_data --help'.\n", err);
+		fprintf(stderr, "import_ecoloweb_data: %s\nTry 'import_ecoloweb_data --help'.\n",
+		        err);
 		return EXIT_CODE_USAGE;
 	}
 	if (opts.help || opts.version) {

@@ -63,8 +63,8 @@ static double now_s(void)
 
 const char *dep_state_name(dep_state s)
 {
-	static const char *const names[] = {"pending",   "running",     "ready", "committed",
-	                                    "checked",   "rolled back", "failed"};
+	static const char *const names[] = {"pending", "running",     "ready", "committed",
+	                                    "checked", "rolled back", "failed"};
 	return s <= DEP_FAILED ? names[s] : "?";
 }
 
@@ -181,7 +181,8 @@ static void abort_all(loop_state *st)
 		dep_run *d = &l->deps[i];
 		if (d->state == DEP_PENDING) {
 			d->state = DEP_ROLLED_BACK;
-			snprintf(d->last_error, sizeof(d->last_error), "not started: launch aborted");
+			snprintf(d->last_error, sizeof(d->last_error),
+			         "not started: launch aborted");
 		} else if (d->prepared && !d->verdict_sent) {
 			finish_prepared(l, d, false);
 		} else if (d->state == DEP_READY && !d->verdict_sent) {
@@ -327,8 +328,9 @@ static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 	if ((!d->got_done || d->exit_status != 0) && d->state != DEP_FAILED &&
 	    d->state != DEP_ROLLED_BACK && d->state != DEP_COMMITTED) {
 		snprintf(d->last_error, sizeof(d->last_error),
-		         d->got_done ? "worker exited with status %d" : "worker died (status %d) before "
-		                                                         "reporting: nothing committed",
+		         d->got_done ? "worker exited with status %d"
+		                     : "worker died (status %d) before "
+		                       "reporting: nothing committed",
 		         d->exit_status);
 		print_line(st->l, LOG_ERROR, d->code, d->last_error);
 		fail_dep(st, d);
@@ -356,7 +358,8 @@ static void on_status(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 	}
 	if (n > 0) {
-		print_line(w->st->l, LOG_ERROR, d->code, "malformed message from the worker: stopping it");
+		print_line(w->st->l, LOG_ERROR, d->code,
+		           "malformed message from the worker: stopping it");
 		kill(d->pid, SIGKILL);
 	}
 	ev_io_stop(loop, io);
@@ -398,11 +401,13 @@ static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
 		if (&l->deps[i] != d && l->deps[i].control_fd >= 0)
 			close(l->deps[i].control_fd);
 	}
-	/* the coordinator's Redis context is its own: the child drops its copy (the socket stays open in the parent) */
+	/* the coordinator's Redis context is its own: the child drops its copy (the socket stays
+	 * open in the parent) */
 	if (l->redis)
 		redis_client_close(l->redis);
 	if (l->dashboard) {
-		/* the worker never writes to the terminal: keep curses' state with the coordinator */
+		/* the worker never writes to the terminal: keep curses' state with the coordinator
+		 */
 		int null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
@@ -506,8 +511,9 @@ static void stop_launch(loop_state *st, int sig)
 	}
 	if (!l->interrupted)
 		print_line(l, LOG_WARN, "-",
-		           sig == SIGINT ? "interrupted (SIGINT): aborting, everything is rolled back"
-		                         : "terminated (SIGTERM): aborting, everything is rolled back");
+		           sig == SIGINT
+		                   ? "interrupted (SIGINT): aborting, everything is rolled back"
+		                   : "terminated (SIGTERM): aborting, everything is rolled back");
 	l->interrupted = sig;
 	l->aborting = true;
 	check_verdict(st);

@@ -52,14 +52,14 @@ typedef struct launch {
 	char launch_id[32];
 	dep_run *deps;
 	size_t n;
-	size_t jobs;         /* workers at once */
-	bool prepared;       /* workers end with PREPARE TRANSACTION */
-	bool use_redis;      /* reference locks and leases in Redis */
-	int interrupted;     /* the signal that stopped the launch, 0 if none */
-	bool aborting;       /* a département failed or the operator stopped: ABORT all */
+	size_t jobs;     /* workers at once */
+	bool prepared;   /* workers end with PREPARE TRANSACTION */
+	bool use_redis;  /* reference locks and leases in Redis */
+	int interrupted; /* the signal that stopped the launch, 0 if none */
+	bool aborting;   /* a département failed or the operator stopped: ABORT all */
 	bool verdict_done;
-	void *redis;         /* the coordinator's redis_client (leases), or NULL */
-	void *dashboard;     /* the ncurses dashboard, or NULL for plain logs */
+	void *redis;     /* the coordinator's redis_client (leases), or NULL */
+	void *dashboard; /* the ncurses dashboard, or NULL for plain logs */
 	double started;
 } launch;
 

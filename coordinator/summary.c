@@ -32,13 +32,13 @@ void summary_print(const launch *l, FILE *out)
 		const dep_run *d = &l->deps[i];
 		double secs = d->ended > d->started ? d->ended - d->started : 0;
 
-		fprintf(out, "%-4s %-15s %-14s (%.1f s)%s%s\n", d->code, dep_state_name(d->state), "",
-		        secs, d->last_error[0] ? " " : "", d->last_error);
+		fprintf(out, "%-4s %-15s %-14s (%.1f s)%s%s\n", d->code, dep_state_name(d->state),
+		        "", secs, d->last_error[0] ? " " : "", d->last_error);
 		for (int e = 0; e < ENT_COUNT; e++) {
 			const entity_counts *c = &d->counts[e];
 			fprintf(out, "%-4s %-15s %-14s %9u %9u %9u %9u %9u %7u\n", d->code, "",
-			        entity_name(e), c->read, c->created, c->matched, c->skipped, c->updated,
-			        c->errors);
+			        entity_name(e), c->read, c->created, c->matched, c->skipped,
+			        c->updated, c->errors);
 		}
 	}
 	fflush(out);
@@ -58,7 +58,8 @@ static void json_dep(FILE *out, const dep_run *d)
 	for (int e = 0; e < ENT_COUNT; e++) {
 		const entity_counts *c = &d->counts[e];
 		fprintf(out,
-		        "%s\"%s\": {\"read\": %u, \"created\": %u, \"matched\": %u, \"skipped\": %u, "
+		        "%s\"%s\": {\"read\": %u, \"created\": %u, \"matched\": %u, \"skipped\": "
+		        "%u, "
 		        "\"updated\": %u, \"errors\": %u}",
 		        e ? ", " : "", entity_name(e), c->read, c->created, c->matched, c->skipped,
 		        c->updated, c->errors);
@@ -74,8 +75,10 @@ bool summary_write_json(const launch *l, const char *path)
 		log_error("cannot write the summary to %s: %s", path, strerror(errno));
 		return false;
 	}
-	fprintf(out, "{\"run_date\": \"%s\", \"interrupted\": %s, \"dry_run\": %s, \"departements\": [",
-	        l->run_date, l->interrupted ? "true" : "false", l->opts->dry_run ? "true" : "false");
+	fprintf(out,
+	        "{\"run_date\": \"%s\", \"interrupted\": %s, \"dry_run\": %s, \"departements\": [",
+	        l->run_date, l->interrupted ? "true" : "false",
+	        l->opts->dry_run ? "true" : "false");
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
 			fputs(", ", out);

@@ -31,8 +31,9 @@ bool verdict_prepared_possible(const config *cfg, size_t workers)
 
 	if (!connect_target(&pg, cfg))
 		return false;
-	PGresult *res = pg_exec(&pg, "max_prepared_transactions",
-	                        "SELECT current_setting('max_prepared_transactions')::int", 0, NULL);
+	PGresult *res =
+	        pg_exec(&pg, "max_prepared_transactions",
+	                "SELECT current_setting('max_prepared_transactions')::int", 0, NULL);
 	bool ok = res && (size_t)atol(PQgetvalue(res, 0, 0)) >= workers;
 
 	PQclear(res);
@@ -113,8 +114,10 @@ bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, boo
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char *sql = finish_sql(&pg, gids[i], commit);
-		if (!sql || !pg_exec_ok(&pg, commit ? "commit prepared" : "rollback prepared", sql, 0, NULL)) {
-			log_error("%s of %s failed", commit ? "COMMIT PREPARED" : "ROLLBACK PREPARED", gids[i]);
+		if (!sql || !pg_exec_ok(&pg, commit ? "commit prepared" : "rollback prepared", sql,
+		                        0, NULL)) {
+			log_error("%s of %s failed",
+			          commit ? "COMMIT PREPARED" : "ROLLBACK PREPARED", gids[i]);
 			ok = false;
 		}
 		free(sql);

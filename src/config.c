@@ -289,9 +289,9 @@ static bool check_conninfo(const char *var, const char *value, char *err, size_t
 
 	if (scheme && !pg_url_prefix(value)) {
 		snprintf(err, errlen,
-			 "%s: unsupported URL scheme '%.*s' (expected postgres:// or "
-			 "postgresql://, or a key=value connection string)",
-			 var, (int)scheme, value);
+		         "%s: unsupported URL scheme '%.*s' (expected postgres:// or "
+		         "postgresql://, or a key=value connection string)",
+		         var, (int)scheme, value);
 		return false;
 	}
 	opts = PQconninfoParse(value, &errmsg);
@@ -307,8 +307,8 @@ static bool check_conninfo(const char *var, const char *value, char *err, size_t
 	if (opts && pg_url_prefix(value))
 		/* only the password differs: it is what libpq refused */
 		snprintf(reason, sizeof(reason),
-			 "the password is malformed (in a URL, percent-encode reserved characters "
-			 "such as @ : / ? # %%)");
+		         "the password is malformed (in a URL, percent-encode reserved characters "
+		         "such as @ : / ? # %%)");
 	else if (opts)
 		snprintf(reason, sizeof(reason), "the password value is malformed");
 	else
@@ -333,7 +333,7 @@ static const char *getenv_set(const char *var)
  * not NULL), validates it and fills *conninfo and *safe (malloc'd).
  */
 static bool pg_from_env(const char *var, const char *fallback, const char *hint, char **conninfo,
-			char **safe, char *err, size_t errlen)
+                        char **safe, char *err, size_t errlen)
 {
 	const char *name = var, *value = getenv_set(var);
 
@@ -393,12 +393,12 @@ static bool redis_userinfo(const char *s, size_t n, redis_config *out, char *err
 
 	if (ulen > 0 && !(out->user = percent_decode(s, ulen)))
 		return set_err(err, errlen,
-			       "malformed user name (percent-encode reserved characters)");
+		               "malformed user name (percent-encode reserved characters)");
 	if (colon && (size_t)(colon - s) + 1 < n &&
 	    !(out->password = percent_decode(colon + 1, n - ulen - 1)))
 		return set_err(err, errlen,
-			       "malformed password (percent-encode reserved characters such as "
-			       "@ : / ? # %)");
+		               "malformed password (percent-encode reserved characters such as "
+		               "@ : / ? # %)");
 	return true;
 }
 
@@ -432,7 +432,7 @@ static bool redis_hostport(const char *p, redis_config *out, char *err, size_t e
 
 		if (!parse_uint(p, n, 1, 65535, &out->port)) {
 			snprintf(err, errlen, "invalid port '%.*s' (expected 1-65535)",
-				 (int)(n > 16 ? 16 : n), p);
+			         (int)(n > 16 ? 16 : n), p);
 			return false;
 		}
 		p += n;
@@ -442,7 +442,7 @@ static bool redis_hostport(const char *p, redis_config *out, char *err, size_t e
 
 		if (!parse_uint(p, n, 0, INT_MAX, &out->db))
 			return set_err(err, errlen,
-				       "invalid database number (expected /0, /1, ...)");
+			               "invalid database number (expected /0, /1, ...)");
 		p += n;
 	}
 	if (*p == '?')
@@ -476,12 +476,12 @@ bool redis_url_parse(const char *url, redis_config *out, char *err, size_t errle
 		return set_err(err, errlen, "no URL");
 	if (strncmp(url, "rediss://", 9) == 0)
 		return set_err(err, errlen,
-			       "rediss:// (Redis over TLS) is not supported: this build uses "
-			       "hiredis 0.14, which has no TLS; use a redis:// URL");
+		               "rediss:// (Redis over TLS) is not supported: this build uses "
+		               "hiredis 0.14, which has no TLS; use a redis:// URL");
 	if (strncmp(url, "redis://", 8) != 0)
 		return set_err(err, errlen,
-			       "expected a URL of the form "
-			       "redis://[user][:password@]host[:port][/db]");
+		               "expected a URL of the form "
+		               "redis://[user][:password@]host[:port][/db]");
 	p = url + 8;
 	/* the last '@', as for PostgreSQL URLs: a stray '@' in a password stays hidden */
 	at = strrchr(p, '@');
@@ -545,15 +545,15 @@ bool config_from_env(config *cfg, char *err, size_t errlen)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	if (!pg_from_env("ECOLO_DATABASE_URL", NULL,
-			 "the Ecoloweb database to read, e.g. "
-			 "postgres://user:password@host:5432/ecoloweb "
-			 "(a read-only replica is fine)",
-			 &cfg->source_conninfo, &cfg->source_safe, err, errlen))
+	                 "the Ecoloweb database to read, e.g. "
+	                 "postgres://user:password@host:5432/ecoloweb "
+	                 "(a read-only replica is fine)",
+	                 &cfg->source_conninfo, &cfg->source_safe, err, errlen))
 		goto fail;
 	if (!pg_from_env("DATABASE_URL", "SCALINGO_POSTGRESQL_URL",
-			 "the APiLos database to write, e.g. "
-			 "postgres://user:password@host:5432/apilos",
-			 &cfg->target_conninfo, &cfg->target_safe, err, errlen))
+	                 "the APiLos database to write, e.g. "
+	                 "postgres://user:password@host:5432/apilos",
+	                 &cfg->target_conninfo, &cfg->target_safe, err, errlen))
 		goto fail;
 	if (!redis_from_env(cfg, err, errlen))
 		goto fail;

@@ -84,7 +84,7 @@ void log_format_line(char *buf, size_t len, log_level level, const char *dep, co
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03ldZ %-5s [%s] %s", stamp, ts.tv_nsec / 1000000L,
-		 log_level_name(level), dep && *dep ? dep : "-", text ? text : "");
+	         log_level_name(level), dep && *dep ? dep : "-", text ? text : "");
 }
 
 /* default_sink writes one formatted line to stderr with a single fputs. */

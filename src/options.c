@@ -33,21 +33,21 @@ enum long_only {
 };
 
 static const struct option long_options[] = {
-	{"departement", required_argument, NULL, OPT_DEPARTEMENT},
-	{"departements", required_argument, NULL, OPT_DEPARTEMENT},
-	{"dry_run", no_argument, NULL, OPT_DRY_RUN},
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-	{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-	{"debug", no_argument, NULL, OPT_DEBUG},
-	{"update", no_argument, NULL, OPT_UPDATE},
-	{"yes", no_argument, NULL, 'y'},
-	{"jobs", required_argument, NULL, OPT_JOBS},
-	{"commit-per-departement", no_argument, NULL, OPT_COMMIT_PER_DEPARTEMENT},
-	{"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
-	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+        {"departement", required_argument, NULL, OPT_DEPARTEMENT},
+        {"departements", required_argument, NULL, OPT_DEPARTEMENT},
+        {"dry_run", no_argument, NULL, OPT_DRY_RUN},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+        {"debug", no_argument, NULL, OPT_DEBUG},
+        {"update", no_argument, NULL, OPT_UPDATE},
+        {"yes", no_argument, NULL, 'y'},
+        {"jobs", required_argument, NULL, OPT_JOBS},
+        {"commit-per-departement", no_argument, NULL, OPT_COMMIT_PER_DEPARTEMENT},
+        {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
 };
 
 /*
@@ -81,8 +81,8 @@ static bool add_departement(options *opts, const char *code, char *err, size_t e
 
 	if (!departement_is_valid(code)) {
 		snprintf(err, errlen,
-			 "invalid département code %s (expected 01-19, 2A, 2B, 21-95, 971-976)",
-			 quote_arg(q, sizeof(q), code));
+		         "invalid département code %s (expected 01-19, 2A, 2B, 21-95, 971-976)",
+		         quote_arg(q, sizeof(q), code));
 		return false;
 	}
 	for (size_t i = 0; i < opts->n_departements; i++)
@@ -105,12 +105,11 @@ static bool add_departement(options *opts, const char *code, char *err, size_t e
  * following argument that is not an option, advancing optind over them.
  */
 static bool take_departements(options *opts, int argc, char **argv, const char *first, char *err,
-			      size_t errlen)
+                              size_t errlen)
 {
 	if (first[0] == '-' || first[0] == '\0') {
 		/* "--departement --dry_run": getopt took the next option as the code */
-		snprintf(err, errlen,
-			 "option '--departement' needs at least one département code");
+		snprintf(err, errlen, "option '--departement' needs at least one département code");
 		return false;
 	}
 	if (!add_departement(opts, first, err, errlen))
@@ -123,7 +122,7 @@ static bool take_departements(options *opts, int argc, char **argv, const char *
 
 /* parse_int parses arg as an integer in [min, max] for option name. */
 static bool parse_int(const char *name, const char *arg, int min, int max, int *out, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	char q[48];
 	char *end;
@@ -132,8 +131,8 @@ static bool parse_int(const char *name, const char *arg, int min, int max, int *
 	v = strtol(arg, &end, 10);
 	if (end == arg || *end != '\0' || arg[0] == ' ' || v < min || v > max) {
 		snprintf(err, errlen,
-			 "invalid value %s for --%s (expected an integer from %d to %d)",
-			 quote_arg(q, sizeof(q), arg), name, min, max);
+		         "invalid value %s for --%s (expected an integer from %d to %d)",
+		         quote_arg(q, sizeof(q), arg), name, min, max);
 		return false;
 	}
 	*out = (int)v;
@@ -170,17 +169,17 @@ static void bad_option(int c, const char *elem, char *err, size_t errlen)
 
 	if (c == ':')
 		snprintf(err, errlen, "option %s requires an argument",
-			 quote_arg(q, sizeof(q), arg));
+		         quote_arg(q, sizeof(q), arg));
 	else if (is_long && optopt != 0)
 		snprintf(err, errlen, "option %s takes no value", quote_arg(q, sizeof(q), arg));
 	else
 		snprintf(err, errlen, "unknown or ambiguous option %s (see --help)",
-			 quote_arg(q, sizeof(q), arg));
+		         quote_arg(q, sizeof(q), arg));
 }
 
 /* handle_option applies option c (from getopt_long, read in argument elem) to opts. */
 static bool handle_option(int c, options *opts, int argc, char **argv, const char *elem, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	switch (c) {
 	case OPT_DEPARTEMENT:
@@ -209,7 +208,7 @@ static bool handle_option(int c, options *opts, int argc, char **argv, const cha
 		return set_summary_json(opts, optarg, err, errlen);
 	case OPT_MAX_CONNECTIONS:
 		return parse_int("max-connections", optarg, 0, MAX_CONNECTIONS_MAX,
-				 &opts->max_connections, err, errlen);
+		                 &opts->max_connections, err, errlen);
 	default:
 		bad_option(c, elem, err, errlen);
 		return false;
@@ -264,8 +263,8 @@ bool options_parse(int argc, char **argv, options *opts, char *err, size_t errle
 		char q[64];
 
 		snprintf(err, errlen,
-			 "unexpected argument %s (département codes go after --departement)",
-			 quote_arg(q, sizeof(q), argv[optind]));
+		         "unexpected argument %s (département codes go after --departement)",
+		         quote_arg(q, sizeof(q), argv[optind]));
 		goto fail;
 	}
 	if (opts->n_departements == 0 && !fill_all(opts, err, errlen))
@@ -287,59 +286,59 @@ void options_free(options *opts)
 }
 
 static const char usage_text[] =
-	"Usage: import_ecoloweb_data [OPTION]... [--departement CODE...]\n"
-	"\n"
-	"Import the APL conventions of the legacy Ecoloweb database into APiLos, one\n"
-	"worker process per département: conventions and avenants with their bailleurs,\n"
-	"administrations, programmes, lots, logements, annexes, cadastral references,\n"
-	"attached documents and events. Ecoloweb is only read. A row already imported is\n"
-	"never imported twice, and by default the whole launch is committed, or nothing.\n"
-	"\n"
-	"Options:\n"
-	"  --departement CODE...     import these départements only: INSEE codes 01-19,\n"
-	"                            2A, 2B, 21-95, 971-976; several codes may follow and\n"
-	"                            the option may be repeated (alias: --departements).\n"
-	"                            Without it, every département is imported, after a\n"
-	"                            confirmation when run on a terminal.\n"
-	"  -y, --yes                 do not ask for that confirmation\n"
-	"  --dry_run, --dry-run      do everything, writes and constraint checks included,\n"
-	"                            then roll back: nothing is committed\n"
-	"  --update                  also re-import conventions already imported, updating\n"
-	"                            the APiLos rows (local changes there are overwritten)\n"
-	"  --jobs N                  run at most N workers at once (1-64; default: one per\n"
-	"                            département, at most 8)\n"
-	"  --commit-per-departement  commit each département as soon as it is done, so a\n"
-	"                            failed one does not hold back the others (default: all\n"
-	"                            or nothing for the whole launch)\n"
-	"  --max-connections N       refuse to start when the launch would open more than N\n"
-	"                            database connections (default 0: no limit)\n"
-	"  --summary-json FILE       also write the final summary as JSON into FILE\n"
-	"  --no-progress             plain timestamped log lines instead of the dashboard\n"
-	"                            (the default when standard output is not a terminal)\n"
-	"  --debug                   also log the SQL sent and timings\n"
-	"  -h, --help                print this help and exit\n"
-	"  -V, --version             print the version and exit\n"
-	"\n"
-	"Environment:\n"
-	"  ECOLO_DATABASE_URL        Ecoloweb database, read-only (required)\n"
-	"  DATABASE_URL              APiLos database (required; SCALINGO_POSTGRESQL_URL is\n"
-	"                            used when it is not set)\n"
-	"  REDIS_URL                 Redis, for locks shared between workers and launches\n"
-	"                            (SCALINGO_REDIS_URL is used when it is not set);\n"
-	"                            required when more than one worker runs\n"
-	"  PostgreSQL settings are URLs (postgres://user:password@host:port/db) or\n"
-	"  key=value connection strings; passwords never appear in any output.\n"
-	"\n"
-	"Exit status:\n"
-	"  0    every département imported (or checked, with --dry_run)\n"
-	"  1    an import failed (data or database): nothing of the failed part committed\n"
-	"  2    bad usage or configuration: nothing done\n"
-	"  130  interrupted (SIGINT), 143 terminated (SIGTERM): everything rolled back\n"
-	"       (with --commit-per-departement: all but the départements already committed)\n"
-	"\n"
-	"Examples:\n"
-	"  import_ecoloweb_data --departement 22 29 35 56\n"
-	"  import_ecoloweb_data --departement 13 --dry_run\n";
+        "Usage: import_ecoloweb_data [OPTION]... [--departement CODE...]\n"
+        "\n"
+        "Import the APL conventions of the legacy Ecoloweb database into APiLos, one\n"
+        "worker process per département: conventions and avenants with their bailleurs,\n"
+        "administrations, programmes, lots, logements, annexes, cadastral references,\n"
+        "attached documents and events. Ecoloweb is only read. A row already imported is\n"
+        "never imported twice, and by default the whole launch is committed, or nothing.\n"
+        "\n"
+        "Options:\n"
+        "  --departement CODE...     import these départements only: INSEE codes 01-19,\n"
+        "                            2A, 2B, 21-95, 971-976; several codes may follow and\n"
+        "                            the option may be repeated (alias: --departements).\n"
+        "                            Without it, every département is imported, after a\n"
+        "                            confirmation when run on a terminal.\n"
+        "  -y, --yes                 do not ask for that confirmation\n"
+        "  --dry_run, --dry-run      do everything, writes and constraint checks included,\n"
+        "                            then roll back: nothing is committed\n"
+        "  --update                  also re-import conventions already imported, updating\n"
+        "                            the APiLos rows (local changes there are overwritten)\n"
+        "  --jobs N                  run at most N workers at once (1-64; default: one per\n"
+        "                            département, at most 8)\n"
+        "  --commit-per-departement  commit each département as soon as it is done, so a\n"
+        "                            failed one does not hold back the others (default: all\n"
+        "                            or nothing for the whole launch)\n"
+        "  --max-connections N       refuse to start when the launch would open more than N\n"
+        "                            database connections (default 0: no limit)\n"
+        "  --summary-json FILE       also write the final summary as JSON into FILE\n"
+        "  --no-progress             plain timestamped log lines instead of the dashboard\n"
+        "                            (the default when standard output is not a terminal)\n"
+        "  --debug                   also log the SQL sent and timings\n"
+        "  -h, --help                print this help and exit\n"
+        "  -V, --version             print the version and exit\n"
+        "\n"
+        "Environment:\n"
+        "  ECOLO_DATABASE_URL        Ecoloweb database, read-only (required)\n"
+        "  DATABASE_URL              APiLos database (required; SCALINGO_POSTGRESQL_URL is\n"
+        "                            used when it is not set)\n"
+        "  REDIS_URL                 Redis, for locks shared between workers and launches\n"
+        "                            (SCALINGO_REDIS_URL is used when it is not set);\n"
+        "                            required when more than one worker runs\n"
+        "  PostgreSQL settings are URLs (postgres://user:password@host:port/db) or\n"
+        "  key=value connection strings; passwords never appear in any output.\n"
+        "\n"
+        "Exit status:\n"
+        "  0    every département imported (or checked, with --dry_run)\n"
+        "  1    an import failed (data or database): nothing of the failed part committed\n"
+        "  2    bad usage or configuration: nothing done\n"
+        "  130  interrupted (SIGINT), 143 terminated (SIGTERM): everything rolled back\n"
+        "       (with --commit-per-departement: all but the départements already committed)\n"
+        "\n"
+        "Examples:\n"
+        "  import_ecoloweb_data --departement 22 29 35 56\n"
+        "  import_ecoloweb_data --departement 13 --dry_run\n";
 
 /* options_usage prints the --help text to stream (a FILE *). */
 void options_usage(void *stream)

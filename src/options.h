@@ -20,7 +20,7 @@ typedef struct options {
 	int jobs; /* --jobs N, 0 = default */
 	bool commit_per_departement;
 	int max_connections; /* --max-connections N, 0 = no limit */
-	char *summary_json; /* --summary-json FILE or NULL */
+	char *summary_json;  /* --summary-json FILE or NULL */
 	bool help;
 	bool version;
 } options;

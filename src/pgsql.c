@@ -52,8 +52,13 @@ static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
 /* pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or key=value. */
 bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name)
 {
-	const char *keys[] = {"dbname", "application_name", "keepalives", "keepalives_idle",
-	                      "keepalives_interval", "connect_timeout", NULL};
+	const char *keys[] = {"dbname",
+	                      "application_name",
+	                      "keepalives",
+	                      "keepalives_idle",
+	                      "keepalives_interval",
+	                      "connect_timeout",
+	                      NULL};
 	const char *vals[] = {conninfo, application_name, "1", "60", "10", "10", NULL};
 
 	memset(pg, 0, sizeof(*pg));
@@ -79,7 +84,8 @@ void pg_disconnect(pgconn *pg)
 }
 
 /* pg_exec: see pgsql.h. */
-PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params)
+PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams,
+                  const char *const *params)
 {
 	double t0 = pg->debug ? now_ms() : 0;
 
@@ -99,7 +105,8 @@ PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams, co
 	return res;
 }
 
-bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params)
+bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams,
+                const char *const *params)
 {
 	PGresult *res = pg_exec(pg, what, sql, nparams, params);
 
@@ -129,8 +136,8 @@ static void cancel_query(pgconn *pg)
 }
 
 /* pg_stream: see pgsql.h. */
-bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params,
-               pg_row_cb row_cb, void *ctx)
+bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
+               const char *const *params, pg_row_cb row_cb, void *ctx)
 {
 	double t0 = now_ms();
 	bool ok = true, stopped = false;

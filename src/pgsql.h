@@ -14,10 +14,10 @@
 
 typedef struct pgconn {
 	PGconn *conn;
-	const char *role;   /* "SOURCE", "TARGET", "TARGET-SIDE": prefix of its log lines */
-	char sqlstate[6];   /* SQLSTATE of the last failure, "" if none */
-	bool debug;         /* log SQL text and timings */
-	char errmsg[512];   /* why pg_connect failed (libpq's first line, no password) */
+	const char *role;     /* "SOURCE", "TARGET", "TARGET-SIDE": prefix of its log lines */
+	char sqlstate[6];     /* SQLSTATE of the last failure, "" if none */
+	bool debug;           /* log SQL text and timings */
+	char errmsg[512];     /* why pg_connect failed (libpq's first line, no password) */
 	const char *expected; /* a SQLSTATE the caller handles itself: logged at debug level */
 } pgconn;
 
@@ -35,10 +35,12 @@ void pg_disconnect(pgconn *pg);
  * result (PGRES_COMMAND_OK or PGRES_TUPLES_OK) for the caller to PQclear,
  * or NULL after logging the error. what names the statement in messages.
  */
-PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params);
+PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams,
+                  const char *const *params);
 
 /* pg_exec_ok runs a statement whose result is not needed. */
-bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params);
+bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams,
+                const char *const *params);
 
 /*
  * pg_stream runs sql in single-row mode and calls row_cb(ctx, res) for each
@@ -47,8 +49,8 @@ bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams, cons
  * false. Also false on a server error, which may come after some rows.
  */
 typedef bool (*pg_row_cb)(void *ctx, const PGresult *row);
-bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams, const char *const *params,
-               pg_row_cb row_cb, void *ctx);
+bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
+               const char *const *params, pg_row_cb row_cb, void *ctx);
 
 /* pg_copy_begin starts "COPY ... FROM STDIN"; pg_copy_put sends data; pg_copy_end finishes. */
 bool pg_copy_begin(pgconn *pg, const char *what, const char *copy_sql);

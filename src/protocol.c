@@ -37,9 +37,9 @@
 
 _Static_assert(PROTO_MAX_FRAME <= PIPE_BUF, "a frame must be written untorn by one write()");
 _Static_assert(PROTO_HEADER_SIZE + SQLSTATE_LEN + 2 + TEXT_MAX <= PROTO_MAX_FRAME,
-	       "the longest ERROR frame must fit in one frame");
+               "the longest ERROR frame must fit in one frame");
 _Static_assert(PROTO_HEADER_SIZE + COUNTS_SIZE + 1 + PHASE_MAX <= PROTO_MAX_FRAME,
-	       "the longest PROGRESS frame must fit in one frame");
+               "the longest PROGRESS frame must fit in one frame");
 
 /* put_u16 stores v little-endian at p. */
 static void put_u16(uint8_t *p, uint16_t v)
@@ -66,8 +66,7 @@ static uint16_t get_u16(const uint8_t *p)
 /* get_u32 reads a little-endian u32 at p. */
 static uint32_t get_u32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /*
@@ -326,7 +325,7 @@ static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 	case MSG_PROGRESS:
 		get_counts(p, msg->counts);
 		return get_string(p + COUNTS_SIZE + 1, p[COUNTS_SIZE], n - COUNTS_SIZE - 1,
-				  msg->phase, sizeof(msg->phase));
+		                  msg->phase, sizeof(msg->phase));
 	case MSG_DONE:
 		get_counts(p, msg->counts);
 		msg->status = p[COUNTS_SIZE];
@@ -340,7 +339,7 @@ static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 		msg->sqlstate[SQLSTATE_LEN] = '\0';
 		return sqlstate_ok(msg->sqlstate, strlen(msg->sqlstate)) &&
 		       get_string(p + SQLSTATE_LEN + 2, get_u16(p + SQLSTATE_LEN),
-				  n - SQLSTATE_LEN - 2, msg->text, sizeof(msg->text));
+		                  n - SQLSTATE_LEN - 2, msg->text, sizeof(msg->text));
 	default:
 		return n == 0;
 	}
@@ -384,9 +383,9 @@ int proto_next(proto_decoder *d, message *msg)
 const char *msg_type_name(msg_type t)
 {
 	static const char *const names[MSG_TYPE_MAX] = {
-		[MSG_HELLO] = "HELLO", [MSG_PLAN] = "PLAN",	[MSG_PROGRESS] = "PROGRESS",
-		[MSG_LOG] = "LOG",     [MSG_ERROR] = "ERROR",	[MSG_READY] = "READY",
-		[MSG_DONE] = "DONE",   [MSG_COMMIT] = "COMMIT", [MSG_ABORT] = "ABORT",
+	        [MSG_HELLO] = "HELLO", [MSG_PLAN] = "PLAN",     [MSG_PROGRESS] = "PROGRESS",
+	        [MSG_LOG] = "LOG",     [MSG_ERROR] = "ERROR",   [MSG_READY] = "READY",
+	        [MSG_DONE] = "DONE",   [MSG_COMMIT] = "COMMIT", [MSG_ABORT] = "ABORT",
 	};
 
 	if (t <= 0 || t >= MSG_TYPE_MAX)

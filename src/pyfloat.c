@@ -123,15 +123,15 @@ static void format_decimal(decimal *d, bool negative, char *out, size_t len)
 	d->digits[n] = '\0';
 	if (d->exp < -4 || d->exp >= 16) {
 		snprintf(body, sizeof(body), "%c%s%se%c%02d", d->digits[0], n > 1 ? "." : "",
-			 d->digits + 1, d->exp < 0 ? '-' : '+', abs(d->exp));
+		         d->digits + 1, d->exp < 0 ? '-' : '+', abs(d->exp));
 	} else if (d->exp < 0) {
 		snprintf(body, sizeof(body), "0.%.*s%s", -d->exp - 1, "0000", d->digits);
 	} else if (n <= d->exp + 1) {
 		snprintf(body, sizeof(body), "%s%.*s.0", d->digits, d->exp + 1 - n,
-			 "0000000000000000");
+		         "0000000000000000");
 	} else {
 		snprintf(body, sizeof(body), "%.*s.%s", d->exp + 1, d->digits,
-			 d->digits + d->exp + 1);
+		         d->digits + d->exp + 1);
 	}
 	snprintf(out, len, "%s%s", negative ? "-" : "", body);
 }

@@ -15,9 +15,9 @@
 #include "config.h"
 
 typedef struct redis_client {
-	void *ctx;        /* redisContext *, NULL when not connected */
-	char token[128];  /* owner token: "<host>:<pid>:<launch>" */
-	char err[256];    /* last error, for the caller's message */
+	void *ctx;       /* redisContext *, NULL when not connected */
+	char token[128]; /* owner token: "<host>:<pid>:<launch>" */
+	char err[256];   /* last error, for the caller's message */
 } redis_client;
 
 /*
@@ -42,7 +42,8 @@ bool redis_unlock_many(redis_client *rc, char *const *keys, size_t n);
  * taken, 0 when another owner holds it (its token copied into holder),
  * -1 on error.
  */
-int redis_lease_acquire(redis_client *rc, const char *dep, long ttl_ms, char *holder, size_t holderlen);
+int redis_lease_acquire(redis_client *rc, const char *dep, long ttl_ms, char *holder,
+                        size_t holderlen);
 
 /* redis_lease_renew extends the lease if this owner still holds it; false otherwise. */
 bool redis_lease_renew(redis_client *rc, const char *dep, long ttl_ms);

@@ -32,8 +32,8 @@
 
 START_TEST(test_departement_valid)
 {
-	static const char *const ok[] = {"01", "09", "19", "2A", "2B", "21", "33",
-					 "95", "971", "974", "975", "976"};
+	static const char *const ok[] = {"01", "09", "19",  "2A",  "2B",  "21",
+	                                 "33", "95", "971", "974", "975", "976"};
 
 	for (size_t i = 0; i < N_ELEMS(ok); i++)
 		ck_assert_msg(departement_is_valid(ok[i]), "%s should be valid", ok[i]);
@@ -42,9 +42,9 @@ END_TEST
 
 START_TEST(test_departement_invalid)
 {
-	static const char *const bad[] = {"1",   "99",  "2C",  "20",  "'; drop", "977", "2a",
-					  "00",  "96",  "970", "",	  "011",     " 22", "22 ",
-					  "9710", "2A ", "-1",  "A2",  "0",	     "100"};
+	static const char *const bad[] = {"1",    "99",  "2C",  "20", "'; drop", "977", "2a",
+	                                  "00",   "96",  "970", "",   "011",     " 22", "22 ",
+	                                  "9710", "2A ", "-1",  "A2", "0",       "100"};
 
 	for (size_t i = 0; i < N_ELEMS(bad); i++)
 		ck_assert_msg(!departement_is_valid(bad[i]), "'%s' should be invalid", bad[i]);
@@ -126,7 +126,7 @@ START_TEST(test_options_repeated)
 	char err[256];
 
 	ck_assert(parse("--departement 22 --dry_run --departement=13 29 22 --departements 2A 2B 13",
-			&o, err, sizeof(err)));
+	                &o, err, sizeof(err)));
 	ck_assert_uint_eq(o.n_departements, 5);
 	ck_assert_str_eq(o.departements[0], "22");
 	ck_assert_str_eq(o.departements[1], "13");
@@ -144,9 +144,9 @@ START_TEST(test_options_flags)
 	char err[256];
 
 	ck_assert(parse("--dry-run --no-progress --debug --update -y --jobs 8 "
-			"--commit-per-departement --summary-json out.json --max-connections 20 "
-			"--departement 971",
-			&o, err, sizeof(err)));
+	                "--commit-per-departement --summary-json out.json --max-connections 20 "
+	                "--departement 971",
+	                &o, err, sizeof(err)));
 	ck_assert(o.dry_run && o.no_progress && o.debug && o.update && o.yes);
 	ck_assert(o.commit_per_departement);
 	ck_assert_int_eq(o.jobs, 8);
@@ -196,7 +196,7 @@ static void expect_error(const char *line, const char *want)
 START_TEST(test_options_errors)
 {
 	expect_error("--departement 2C",
-		     "invalid département code '2C' (expected 01-19, 2A, 2B, 21-95, 971-976)");
+	             "invalid département code '2C' (expected 01-19, 2A, 2B, 21-95, 971-976)");
 	expect_error("--departement 22 99", "'99'");
 	expect_error("--departement 20", "'20'");
 	expect_error("--departement 977", "'977'");
@@ -230,7 +230,7 @@ START_TEST(test_options_quoting)
 
 	ck_assert(!parse_argv(3, argv, &o, err, sizeof(err)));
 	ck_assert_str_eq(err, "invalid département code ''; drop' (expected 01-19, 2A, 2B, "
-			      "21-95, 971-976)");
+	                      "21-95, 971-976)");
 	ck_assert(!parse_argv(3, argv2, &o, err, sizeof(err)));
 	ck_assert_msg(strchr(err, '\n') == NULL, "control characters must not reach the message");
 	ck_assert(strstr(err, "'2?2'") != NULL);
@@ -259,12 +259,30 @@ START_TEST(test_options_help)
 	options_usage(f);
 	fclose(f);
 	ck_assert(strncmp(text, "Usage: import_ecoloweb_data", 27) == 0);
-	static const char *const needed[] = {
-		"--departement CODE", "--dry_run", "--dry-run", "--no-progress", "--debug",
-		"--update", "--yes", "--jobs N", "--commit-per-departement", "--summary-json",
-		"--max-connections N", "--help", "--version", "ECOLO_DATABASE_URL",
-		"DATABASE_URL", "SCALINGO_POSTGRESQL_URL", "REDIS_URL", "SCALINGO_REDIS_URL",
-		"Exit status", "  0 ", "  1 ", "  2 ", "130", "143"};
+	static const char *const needed[] = {"--departement CODE",
+	                                     "--dry_run",
+	                                     "--dry-run",
+	                                     "--no-progress",
+	                                     "--debug",
+	                                     "--update",
+	                                     "--yes",
+	                                     "--jobs N",
+	                                     "--commit-per-departement",
+	                                     "--summary-json",
+	                                     "--max-connections N",
+	                                     "--help",
+	                                     "--version",
+	                                     "ECOLO_DATABASE_URL",
+	                                     "DATABASE_URL",
+	                                     "SCALINGO_POSTGRESQL_URL",
+	                                     "REDIS_URL",
+	                                     "SCALINGO_REDIS_URL",
+	                                     "Exit status",
+	                                     "  0 ",
+	                                     "  1 ",
+	                                     "  2 ",
+	                                     "130",
+	                                     "143"};
 	for (size_t i = 0; i < N_ELEMS(needed); i++)
 		ck_assert_msg(strstr(text, needed[i]) != NULL, "help lacks %s", needed[i]);
 	free(text);
@@ -292,15 +310,15 @@ START_TEST(test_config_url_and_conninfo)
 	clear_env();
 	setenv("ECOLO_DATABASE_URL",
 	       "postgres://ecolo:s3cret@db.example:5432/ecoloweb?sslmode=require", 1);
-	setenv("DATABASE_URL",
-	       "host=apilos port=5432 dbname=apilos user=app password='p@ss w0rd'", 1);
+	setenv("DATABASE_URL", "host=apilos port=5432 dbname=apilos user=app password='p@ss w0rd'",
+	       1);
 	ck_assert_msg(config_from_env(&c, err, sizeof(err)), "%s", err);
 	ck_assert_str_eq(c.source_conninfo,
-			 "postgres://ecolo:s3cret@db.example:5432/ecoloweb?sslmode=require");
+	                 "postgres://ecolo:s3cret@db.example:5432/ecoloweb?sslmode=require");
 	ck_assert_str_eq(c.source_safe,
-			 "postgres://ecolo:****@db.example:5432/ecoloweb?sslmode=require");
+	                 "postgres://ecolo:****@db.example:5432/ecoloweb?sslmode=require");
 	ck_assert_str_eq(c.target_safe,
-			 "host=apilos port=5432 dbname=apilos user=app password='****'");
+	                 "host=apilos port=5432 dbname=apilos user=app password='****'");
 	ck_assert(!c.has_redis);
 	ck_assert_ptr_null(c.redis_safe);
 	config_free(&c);
@@ -357,8 +375,8 @@ START_TEST(test_config_missing)
 	setenv("ECOLO_DATABASE_URL", "postgres://h/ecoloweb", 1);
 	ck_assert(!config_from_env(&c, err, sizeof(err)));
 	ck_assert_msg(strncmp(err, "DATABASE_URL is not set (nor SCALINGO_POSTGRESQL_URL): ", 55) ==
-			      0,
-		      "%s", err);
+	                      0,
+	              "%s", err);
 	ck_assert_ptr_null(c.source_conninfo);
 }
 END_TEST
@@ -381,18 +399,18 @@ static void expect_bad_source(const char *url, const char *secret, const char *w
 START_TEST(test_config_invalid_no_password)
 {
 	expect_bad_source("postgres://u:topsecret@[::1/db", "topsecret",
-			  "invalid connection string: end of string reached when looking for "
-			  "matching \"]\" in IPv6 host address in URI: "
-			  "\"postgres://u:****@[::1/db\"");
+	                  "invalid connection string: end of string reached when looking for "
+	                  "matching \"]\" in IPv6 host address in URI: "
+	                  "\"postgres://u:****@[::1/db\"");
 	expect_bad_source("postgres://u:bad%zzpw@host/db", "zzpw",
-			  "invalid connection string: the password is malformed");
+	                  "invalid connection string: the password is malformed");
 	expect_bad_source("postgres://u:pw@h/db?password=x%zzsecret", "zzsecret",
-			  "the password is malformed");
+	                  "the password is malformed");
 	expect_bad_source("host=x password=hunter2 bogus", "hunter2",
-			  "invalid connection string: missing \"=\" after \"bogus\"");
+	                  "invalid connection string: missing \"=\" after \"bogus\"");
 	expect_bad_source("host=x password='hunter2", "hunter2", "unterminated quoted string");
 	expect_bad_source("postgres://u:pw@h/db?foo=hunter2", "pw@",
-			  "invalid URI query parameter: \"foo\"");
+	                  "invalid URI query parameter: \"foo\"");
 	expect_bad_source("mysql://u:hunter2@h/db", "hunter2", "unsupported URL scheme 'mysql'");
 }
 END_TEST
@@ -400,21 +418,21 @@ END_TEST
 START_TEST(test_conninfo_mask)
 {
 	static const char *const cases[][2] = {
-		{"postgres://u:pw@h:5432/db", "postgres://u:****@h:5432/db"},
-		{"postgresql://u@h/db?password=xyz&sslmode=disable",
-		 "postgresql://u@h/db?password=****&sslmode=disable"},
-		{"postgresql://u:a@h/db?sslmode=disable&password=xyz",
-		 "postgresql://u:****@h/db?sslmode=disable&password=****"},
-		{"postgres://h/db", "postgres://h/db"},
-		{"postgres://u@h/db", "postgres://u@h/db"},
-		{"postgres://u:p%40ss@h1:5432,h2:5433/db", "postgres://u:****@h1:5432,h2:5433/db"},
-		{"postgres://", "postgres://"},
-		{"password=abc host=h", "password=**** host=h"},
-		{"host=h password = abc port=5", "host=h password = **** port=5"},
-		{"host=h password='a b\\' c' user=u", "host=h password='****' user=u"},
-		{"host=h password=a\\ b user=u", "host=h password=**** user=u"},
-		{"host=h passfile=/x user=password", "host=h passfile=/x user=password"},
-		{"", ""},
+	        {"postgres://u:pw@h:5432/db", "postgres://u:****@h:5432/db"},
+	        {"postgresql://u@h/db?password=xyz&sslmode=disable",
+	         "postgresql://u@h/db?password=****&sslmode=disable"},
+	        {"postgresql://u:a@h/db?sslmode=disable&password=xyz",
+	         "postgresql://u:****@h/db?sslmode=disable&password=****"},
+	        {"postgres://h/db", "postgres://h/db"},
+	        {"postgres://u@h/db", "postgres://u@h/db"},
+	        {"postgres://u:p%40ss@h1:5432,h2:5433/db", "postgres://u:****@h1:5432,h2:5433/db"},
+	        {"postgres://", "postgres://"},
+	        {"password=abc host=h", "password=**** host=h"},
+	        {"host=h password = abc port=5", "host=h password = **** port=5"},
+	        {"host=h password='a b\\' c' user=u", "host=h password='****' user=u"},
+	        {"host=h password=a\\ b user=u", "host=h password=**** user=u"},
+	        {"host=h passfile=/x user=password", "host=h passfile=/x user=password"},
+	        {"", ""},
 	};
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
@@ -573,7 +591,7 @@ static message sample(msg_type t)
 	case MSG_ERROR:
 		snprintf(m.sqlstate, sizeof(m.sqlstate), "%s", "40001");
 		snprintf(m.text, sizeof(m.text), "%s",
-			 "logement 1234567: could not serialize access");
+		         "logement 1234567: could not serialize access");
 		break;
 	default:
 		break;
@@ -590,7 +608,7 @@ START_TEST(test_proto_round_trip)
 		size_t n = proto_encode(&m, buf);
 
 		ck_assert_msg(n >= PROTO_HEADER_SIZE && n <= PROTO_MAX_FRAME, "%s",
-			      msg_type_name((msg_type)t));
+		              msg_type_name((msg_type)t));
 		proto_decoder_init(&d);
 		ck_assert(proto_feed(&d, buf, n));
 		ck_assert_int_eq(proto_next(&d, &got), 1);
@@ -883,8 +901,7 @@ START_TEST(test_strbuf_copy)
 	sb_copy_field(&sb, "", false);
 	sb_copy_field(&sb, "\\N", false);
 	sb_copy_field(&sb, "déjà", false);
-	ck_assert_str_eq(sb.data,
-			 "1\t\\N\ta\\tb\tback\\\\slash\ttwo\\nlines\\r\\n\t\t\\\\N\tdéjà");
+	ck_assert_str_eq(sb.data, "1\t\\N\ta\\tb\tback\\\\slash\ttwo\\nlines\\r\\n\t\t\\\\N\tdéjà");
 	ck_assert_uint_eq(sb.len, strlen(sb.data));
 
 	sb_reset(&sb);
@@ -1017,8 +1034,8 @@ START_TEST(test_log_stderr)
 	out[n] = '\0';
 	fclose(tmp);
 	ck_assert_msg(matches(out, STAMP "WARN  \\[29\\] hello world\n[0-9]{4}-[^ ]+ INFO  \\[-\\] "
-				   "no département\n$"),
-		      "%s", out);
+	                                 "no département\n$"),
+	              "%s", out);
 }
 END_TEST
 
@@ -1029,49 +1046,49 @@ static const struct {
 	double x;
 	const char *repr;
 } repr_cases[] = {
-	{0.0, "0.0"},
-	{-0.0, "-0.0"},
-	{1.0, "1.0"},
-	{-1.0, "-1.0"},
-	{12.0, "12.0"},
-	{0.1, "0.1"},
-	{0.2, "0.2"},
-	{0.30000000000000004, "0.30000000000000004"},
-	{0.3333333333333333, "0.3333333333333333"},
-	{0.6666666666666666, "0.6666666666666666"},
-	{100.0, "100.0"},
-	{1000000000000000.0, "1000000000000000.0"},
-	{1e+16, "1e+16"},
-	{1e+17, "1e+17"},
-	{9999999999999998.0, "9999999999999998.0"},
-	{123456789012345.6, "123456789012345.6"},
-	{0.0001, "0.0001"},
-	{1e-05, "1e-05"},
-	{1.5e-07, "1.5e-07"},
-	{1e+22, "1e+22"},
-	{1e-07, "1e-07"},
-	{5e-324, "5e-324"},
-	{1.7976931348623157e+308, "1.7976931348623157e+308"},
-	{2.2250738585072014e-308, "2.2250738585072014e-308"},
-	{34.559999999999945, "34.559999999999945"},
-	{2.675, "2.675"},
-	{-123.456, "-123.456"},
-	{1e+100, "1e+100"},
-	/* powers of two where the nearest 16-digit decimal misses: 2**-140, 2**-382 */
-	{7.174648137343064e-43, "7.174648137343064e-43"},
-	{1.0151767349262597e-115, "1.0151767349262597e-115"},
-	{6.653062250012736e-111, "6.653062250012736e-111"},
-	{4.35, "4.35"},
-	{123456789.0, "123456789.0"},
-	{1234567890123456.0, "1234567890123456.0"},
-	{1.2345678901234568e+16, "1.2345678901234568e+16"},
-	{0.5, "0.5"},
-	{3.14159, "3.14159"},
-	{9007199254740992.0, "9007199254740992.0"},
-	{9007199254740994.0, "9007199254740994.0"},
-	{0.00030000000000000003, "0.00030000000000000003"},
-	{-1.5e-07, "-1.5e-07"},
-	{-1e+16, "-1e+16"},
+        {0.0, "0.0"},
+        {-0.0, "-0.0"},
+        {1.0, "1.0"},
+        {-1.0, "-1.0"},
+        {12.0, "12.0"},
+        {0.1, "0.1"},
+        {0.2, "0.2"},
+        {0.30000000000000004, "0.30000000000000004"},
+        {0.3333333333333333, "0.3333333333333333"},
+        {0.6666666666666666, "0.6666666666666666"},
+        {100.0, "100.0"},
+        {1000000000000000.0, "1000000000000000.0"},
+        {1e+16, "1e+16"},
+        {1e+17, "1e+17"},
+        {9999999999999998.0, "9999999999999998.0"},
+        {123456789012345.6, "123456789012345.6"},
+        {0.0001, "0.0001"},
+        {1e-05, "1e-05"},
+        {1.5e-07, "1.5e-07"},
+        {1e+22, "1e+22"},
+        {1e-07, "1e-07"},
+        {5e-324, "5e-324"},
+        {1.7976931348623157e+308, "1.7976931348623157e+308"},
+        {2.2250738585072014e-308, "2.2250738585072014e-308"},
+        {34.559999999999945, "34.559999999999945"},
+        {2.675, "2.675"},
+        {-123.456, "-123.456"},
+        {1e+100, "1e+100"},
+        /* powers of two where the nearest 16-digit decimal misses: 2**-140, 2**-382 */
+        {7.174648137343064e-43, "7.174648137343064e-43"},
+        {1.0151767349262597e-115, "1.0151767349262597e-115"},
+        {6.653062250012736e-111, "6.653062250012736e-111"},
+        {4.35, "4.35"},
+        {123456789.0, "123456789.0"},
+        {1234567890123456.0, "1234567890123456.0"},
+        {1.2345678901234568e+16, "1.2345678901234568e+16"},
+        {0.5, "0.5"},
+        {3.14159, "3.14159"},
+        {9007199254740992.0, "9007199254740992.0"},
+        {9007199254740994.0, "9007199254740994.0"},
+        {0.00030000000000000003, "0.00030000000000000003"},
+        {-1.5e-07, "-1.5e-07"},
+        {-1e+16, "-1e+16"},
 };
 
 START_TEST(test_py_repr)
@@ -1100,26 +1117,26 @@ static const struct {
 	double a, b;
 	const char *floordiv, *mod;
 } divmod_cases[] = {
-	{7.5, 2.0, "3.0", "1.5"},
-	{-7.5, 2.0, "-4.0", "0.5"},
-	{7.5, -2.0, "-4.0", "-0.5"},
-	{-7.5, -2.0, "3.0", "-1.5"},
-	{1103.0, 10000.0, "0.0", "1103.0"},
-	{1103.0, 100.0, "11.0", "3.0"},
-	{-1.0, 100.0, "-1.0", "99.0"},
-	{-0.0, 100.0, "-0.0", "0.0"},
-	{0.0, -100.0, "-0.0", "-0.0"},
-	{1234.56, 100.0, "12.0", "34.559999999999945"},
-	{1234.56, 10000.0, "0.0", "1234.56"},
-	{-1234.56, 100.0, "-13.0", "65.44000000000005"},
-	{1e+300, 7.0, "1.4285714285714286e+299", "1.0"},
-	{5e-324, 100.0, "0.0", "5e-324"},
-	{-5e-324, 100.0, "-1.0", "100.0"},
-	{0.3, 0.1, "2.0", "0.09999999999999998"},
-	{-0.3, 0.1, "-3.0", "2.7755575615628914e-17"},
-	{9999.999999999998, 100.0, "99.0", "99.99999999999818"},
-	{123456789.123, 10000.0, "12345.0", "6789.122999995947"},
-	{-0.0, 10000.0, "-0.0", "0.0"},
+        {7.5, 2.0, "3.0", "1.5"},
+        {-7.5, 2.0, "-4.0", "0.5"},
+        {7.5, -2.0, "-4.0", "-0.5"},
+        {-7.5, -2.0, "3.0", "-1.5"},
+        {1103.0, 10000.0, "0.0", "1103.0"},
+        {1103.0, 100.0, "11.0", "3.0"},
+        {-1.0, 100.0, "-1.0", "99.0"},
+        {-0.0, 100.0, "-0.0", "0.0"},
+        {0.0, -100.0, "-0.0", "-0.0"},
+        {1234.56, 100.0, "12.0", "34.559999999999945"},
+        {1234.56, 10000.0, "0.0", "1234.56"},
+        {-1234.56, 100.0, "-13.0", "65.44000000000005"},
+        {1e+300, 7.0, "1.4285714285714286e+299", "1.0"},
+        {5e-324, 100.0, "0.0", "5e-324"},
+        {-5e-324, 100.0, "-1.0", "100.0"},
+        {0.3, 0.1, "2.0", "0.09999999999999998"},
+        {-0.3, 0.1, "-3.0", "2.7755575615628914e-17"},
+        {9999.999999999998, 100.0, "99.0", "99.99999999999818"},
+        {123456789.123, 10000.0, "12345.0", "6789.122999995947"},
+        {-0.0, 10000.0, "-0.0", "0.0"},
 };
 
 START_TEST(test_py_divmod)
@@ -1134,23 +1151,23 @@ START_TEST(test_py_divmod)
 END_TEST
 
 static const char *const surface_cases[][2] = {
-	{"1103", "0.0 ha 11.0 a 3.0 ca"},
-	{"25000", "2.0 ha 50.0 a 0.0 ca"},
-	{"1234.56", "0.0 ha 12.0 a 34.559999999999945 ca"},
-	{"0", "0.0 ha 0.0 a 0.0 ca"},
-	{"-0", "-0.0 ha 0.0 a 0.0 ca"},
-	{"-1", "-1.0 ha 99.0 a 99.0 ca"},
-	{"-100.5", "-1.0 ha 98.0 a 99.5 ca"},
-	{"99.99", "0.0 ha 0.0 a 99.99 ca"},
-	{"1e-05", "0.0 ha 0.0 a 1e-05 ca"},
-	{"123456789.123", "12345.0 ha 67.0 a 89.12299999594688 ca"},
-	{"9999.999999999998", "0.0 ha 99.0 a 99.99999999999818 ca"},
-	{"1e+20", "1e+16 ha 0.0 a 0.0 ca"},
-	{"-12345.678", "-2.0 ha 76.0 a 54.322000000000116 ca"},
-	{"0.005", "0.0 ha 0.0 a 0.005 ca"},
-	{"NaN", "nan ha nan a nan ca"},
-	{"Infinity", "nan ha nan a nan ca"},
-	{"-Infinity", "nan ha nan a nan ca"},
+        {"1103", "0.0 ha 11.0 a 3.0 ca"},
+        {"25000", "2.0 ha 50.0 a 0.0 ca"},
+        {"1234.56", "0.0 ha 12.0 a 34.559999999999945 ca"},
+        {"0", "0.0 ha 0.0 a 0.0 ca"},
+        {"-0", "-0.0 ha 0.0 a 0.0 ca"},
+        {"-1", "-1.0 ha 99.0 a 99.0 ca"},
+        {"-100.5", "-1.0 ha 98.0 a 99.5 ca"},
+        {"99.99", "0.0 ha 0.0 a 99.99 ca"},
+        {"1e-05", "0.0 ha 0.0 a 1e-05 ca"},
+        {"123456789.123", "12345.0 ha 67.0 a 89.12299999594688 ca"},
+        {"9999.999999999998", "0.0 ha 99.0 a 99.99999999999818 ca"},
+        {"1e+20", "1e+16 ha 0.0 a 0.0 ca"},
+        {"-12345.678", "-2.0 ha 76.0 a 54.322000000000116 ca"},
+        {"0.005", "0.0 ha 0.0 a 0.005 ca"},
+        {"NaN", "nan ha nan a nan ca"},
+        {"Infinity", "nan ha nan a nan ca"},
+        {"-Infinity", "nan ha nan a nan ca"},
 };
 
 START_TEST(test_surface_text)
@@ -1158,7 +1175,7 @@ START_TEST(test_surface_text)
 	char buf[128];
 
 	ck_assert_msg(surface_text(surface_cases[_i][0], buf, sizeof(buf)), "%s",
-		      surface_cases[_i][0]);
+	              surface_cases[_i][0]);
 	ck_assert_str_eq(buf, surface_cases[_i][1]);
 }
 END_TEST
@@ -1177,15 +1194,23 @@ START_TEST(test_surface_text_edges)
 END_TEST
 
 static const char *const round2_cases[][2] = {
-	{"2.675", "2.67"},     {"0.125", "0.12"},
-	{"0.135", "0.14"},     {"1.005", "1.00"},
-	{"-0.001", "0.00"},    {"-0.005", "-0.01"},
-	{"12345.678", "12345.68"}, {"621.02", "621.02"},
-	{"1e-07", "0.00"},     {"-1.5", "-1.50"},
-	{"0", "0.00"},	       {"-0", "0.00"},
-	{"100", "100.00"},     {"1e+15", "1000000000000000.00"},
-	{"3.14159", "3.14"},   {"0.015", "0.01"},
-	{"0.025", "0.03"},
+        {"2.675", "2.67"},
+        {"0.125", "0.12"},
+        {"0.135", "0.14"},
+        {"1.005", "1.00"},
+        {"-0.001", "0.00"},
+        {"-0.005", "-0.01"},
+        {"12345.678", "12345.68"},
+        {"621.02", "621.02"},
+        {"1e-07", "0.00"},
+        {"-1.5", "-1.50"},
+        {"0", "0.00"},
+        {"-0", "0.00"},
+        {"100", "100.00"},
+        {"1e+15", "1000000000000000.00"},
+        {"3.14159", "3.14"},
+        {"0.015", "0.01"},
+        {"0.025", "0.03"},
 };
 
 START_TEST(test_py_round2)

@@ -214,7 +214,7 @@ static int chance(Rng *r, int pct)
 
 static Rng rng_derive(uint64_t seed, uint64_t a, uint64_t b)
 {
-	Rng r = { seed ^ 0x5DEECE66DULL };
+	Rng r = {seed ^ 0x5DEECE66DULL};
 	r.s ^= rng_next(&r) + a * 0x9E3779B97F4A7C15ULL;
 	r.s ^= rng_next(&r) + b * 0xC2B2AE3D27D4EB4FULL;
 	(void)rng_next(&r);
@@ -272,11 +272,33 @@ static void buf_putc(Buf *b, char c)
 }
 
 enum {
-	T_VPS, T_NL, T_FF, T_TF, T_REG, T_DEP, T_COM, T_CP,
-	T_EGA, T_EG, T_SNB, T_ABAIL, T_BAIL, T_CONTACT,
-	T_CAPL, T_AV, T_CDG,
-	T_PL, T_PADR, T_LOG, T_ANX, T_IC, T_ITL,
-	T_PJ, T_EV, T_ILOY, T_IRED,
+	T_VPS,
+	T_NL,
+	T_FF,
+	T_TF,
+	T_REG,
+	T_DEP,
+	T_COM,
+	T_CP,
+	T_EGA,
+	T_EG,
+	T_SNB,
+	T_ABAIL,
+	T_BAIL,
+	T_CONTACT,
+	T_CAPL,
+	T_AV,
+	T_CDG,
+	T_PL,
+	T_PADR,
+	T_LOG,
+	T_ANX,
+	T_IC,
+	T_ITL,
+	T_PJ,
+	T_EV,
+	T_ILOY,
+	T_IRED,
 	T_COUNT
 };
 
@@ -286,84 +308,156 @@ typedef struct {
 	Buf buf;
 	long long next_id;
 	long rows;
-	int col;	/* fields written in the current row */
+	int col; /* fields written in the current row */
 } Table;
 
 static Table tables[T_COUNT] = {
-	{ "ecolo_valeurparamstatic",
-	  "id, subtype, estgeneresysteme, code, ordre, libelle, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_naturelogement", "id, code, ordre, libelle, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_famillefinancement", "id, code, ordre, libelle, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_typefinancement",
-	  "id, code, ordre, libelle, famillefinancement_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_region", "id, codeinsee, libelle, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_departement", "id, codeinsee, libelle, region_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_commune", "id, code, libelle, departement_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_codepostal", "id, codeinsee, codepostal, libelle", { 0 }, 0, 0, 0 },
-	{ "ecolo_entitegestadresse",
-	  "id, ligne1, ligne2, ligne3, ligne4, codepostal, ville, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_entitegest", "id, code, nom, adresse_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_sousnaturebailleur", "id, code, ordre, libelle, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_adressebailleur",
-	  "id, ligne1, ligne2, ligne3, ligne4, codepostal, ville, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_bailleur",
-	  "id, codesiren, codesiret, codepersonne, raisonsociale, datemodif, "
-	  "sousnaturebailleur_id, adresse_id, departement_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_contactbailleur",
-	  "id, nom, prenom, bailleur_id, civilite_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_conventionapl",
-	  "id, noreglementaire, noordre, libelle, datedepot, datesaisie, "
-	  "datemodification, conventioninstruite_id, entitecreatrice_id, "
-	  "entitemodification_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_avenant",
-	  "id, numero, datedepot, datesignatureprefet, description, "
-	  "conventionapl_id, entitegest_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_conventiondonneesgenerales",
-	  "id, datehistoriquedebut, datehistoriquefin, datesignatureentitegest, "
-	  "datesignatureprefet, dateresiliationprefet, datepublication, "
-	  "referencepublication, conventionapl_id, etatconvention_id, "
-	  "naturelogement_id, avenant_id, estcourante, version, "
-	  "daterefushypotheque, motifrefushypotheque", { 0 }, 0, 0, 0 },
-	{ "ecolo_programmelogement",
-	  "id, description, ordre, datemiseservice, surfacehabitable, "
-	  "surfacecorrigee, surfaceutile, logementsnombretotal, "
-	  "logementsnombreindtotal, logementsnombrecoltotal, "
-	  "reservationprefnombre, estderogationloyer, financementdate, "
-	  "financementreferencedossier, montantplafondloyerindinitial, "
-	  "montantplafondloyercolinitial, datemisechantier, "
-	  "conventiondonneesgenerales_id, typefinancement_id, natureoperation_id, "
-	  "commune_id, bailleurgestionnaire_id, bailleurproprietaire_id, version",
-	  { 0 }, 0, 0, 0 },
-	{ "ecolo_programmeadresse",
-	  "id, ligne1, ligne2, ligne3, ligne4, codepostal, ville, datecreation, "
-	  "programmelogement_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_logement",
-	  "id, numerobatiment, noescalier, etage, numerologement, "
-	  "surfacehabitable, surfaceannexe, surfaceutile, surfacecorrigee, "
-	  "coefficientmodulation, montantloyer, programmelogement_id, "
-	  "typelogement_id, datecreation, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_annexe",
-	  "id, nombre, montantloyerinitial, typeannexe_id, programmelogement_id, "
-	  "datecreation, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_infocadastrale",
-	  "id, section, parcelle, superficie, programmelogement_id, version",
-	  { 0 }, 0, 0, 0 },
-	{ "ecolo_infostypelogement",
-	  "id, nblogtind, nblogtcol, programmelogement_id, typelogement_id, version",
-	  { 0 }, 0, 0, 0 },
-	{ "ecolo_piecejointe",
-	  "id, fichier, description, date, conventionapl_id, typepiecejointe_id, "
-	  "entitegest_id, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_evenement",
-	  "id, date, description, conventionapl_id, typeevenement_id, version",
-	  { 0 }, 0, 0, 0 },
-	{ "ecolo_indiceloyer",
-	  "id, annee_id, irl2evol, irl1evol, iccaugmentation, version", { 0 }, 0, 0, 0 },
-	{ "ecolo_indiceredevance",
-	  "id, annee_id, naturelogement_id, indicevariation, version", { 0 }, 0, 0, 0 },
+        {"ecolo_valeurparamstatic",
+         "id, subtype, estgeneresysteme, code, ordre, libelle, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_naturelogement", "id, code, ordre, libelle, version", {0}, 0, 0, 0},
+        {"ecolo_famillefinancement", "id, code, ordre, libelle, version", {0}, 0, 0, 0},
+        {"ecolo_typefinancement",
+         "id, code, ordre, libelle, famillefinancement_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_region", "id, codeinsee, libelle, version", {0}, 0, 0, 0},
+        {"ecolo_departement", "id, codeinsee, libelle, region_id, version", {0}, 0, 0, 0},
+        {"ecolo_commune", "id, code, libelle, departement_id, version", {0}, 0, 0, 0},
+        {"ecolo_codepostal", "id, codeinsee, codepostal, libelle", {0}, 0, 0, 0},
+        {"ecolo_entitegestadresse",
+         "id, ligne1, ligne2, ligne3, ligne4, codepostal, ville, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_entitegest", "id, code, nom, adresse_id, version", {0}, 0, 0, 0},
+        {"ecolo_sousnaturebailleur", "id, code, ordre, libelle, version", {0}, 0, 0, 0},
+        {"ecolo_adressebailleur",
+         "id, ligne1, ligne2, ligne3, ligne4, codepostal, ville, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_bailleur",
+         "id, codesiren, codesiret, codepersonne, raisonsociale, datemodif, "
+         "sousnaturebailleur_id, adresse_id, departement_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_contactbailleur",
+         "id, nom, prenom, bailleur_id, civilite_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_conventionapl",
+         "id, noreglementaire, noordre, libelle, datedepot, datesaisie, "
+         "datemodification, conventioninstruite_id, entitecreatrice_id, "
+         "entitemodification_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_avenant",
+         "id, numero, datedepot, datesignatureprefet, description, "
+         "conventionapl_id, entitegest_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_conventiondonneesgenerales",
+         "id, datehistoriquedebut, datehistoriquefin, datesignatureentitegest, "
+         "datesignatureprefet, dateresiliationprefet, datepublication, "
+         "referencepublication, conventionapl_id, etatconvention_id, "
+         "naturelogement_id, avenant_id, estcourante, version, "
+         "daterefushypotheque, motifrefushypotheque",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_programmelogement",
+         "id, description, ordre, datemiseservice, surfacehabitable, "
+         "surfacecorrigee, surfaceutile, logementsnombretotal, "
+         "logementsnombreindtotal, logementsnombrecoltotal, "
+         "reservationprefnombre, estderogationloyer, financementdate, "
+         "financementreferencedossier, montantplafondloyerindinitial, "
+         "montantplafondloyercolinitial, datemisechantier, "
+         "conventiondonneesgenerales_id, typefinancement_id, natureoperation_id, "
+         "commune_id, bailleurgestionnaire_id, bailleurproprietaire_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_programmeadresse",
+         "id, ligne1, ligne2, ligne3, ligne4, codepostal, ville, datecreation, "
+         "programmelogement_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_logement",
+         "id, numerobatiment, noescalier, etage, numerologement, "
+         "surfacehabitable, surfaceannexe, surfaceutile, surfacecorrigee, "
+         "coefficientmodulation, montantloyer, programmelogement_id, "
+         "typelogement_id, datecreation, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_annexe",
+         "id, nombre, montantloyerinitial, typeannexe_id, programmelogement_id, "
+         "datecreation, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_infocadastrale",
+         "id, section, parcelle, superficie, programmelogement_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_infostypelogement",
+         "id, nblogtind, nblogtcol, programmelogement_id, typelogement_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_piecejointe",
+         "id, fichier, description, date, conventionapl_id, typepiecejointe_id, "
+         "entitegest_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_evenement",
+         "id, date, description, conventionapl_id, typeevenement_id, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_indiceloyer",
+         "id, annee_id, irl2evol, irl1evol, iccaugmentation, version",
+         {0},
+         0,
+         0,
+         0},
+        {"ecolo_indiceredevance",
+         "id, annee_id, naturelogement_id, indicevariation, version",
+         {0},
+         0,
+         0,
+         0},
 };
 
-static Table *cur;	/* table of the row being written */
+static Table *cur; /* table of the row being written */
 
 static long long new_id(int t)
 {
@@ -407,11 +501,21 @@ static void f_str(const char *s)
 	sep();
 	for (; *s; s++) {
 		switch (*s) {
-		case '\\': buf_put(&cur->buf, "\\\\", 2); break;
-		case '\t': buf_put(&cur->buf, "\\t", 2); break;
-		case '\n': buf_put(&cur->buf, "\\n", 2); break;
-		case '\r': buf_put(&cur->buf, "\\r", 2); break;
-		default: buf_putc(&cur->buf, *s); break;
+		case '\\':
+			buf_put(&cur->buf, "\\\\", 2);
+			break;
+		case '\t':
+			buf_put(&cur->buf, "\\t", 2);
+			break;
+		case '\n':
+			buf_put(&cur->buf, "\\n", 2);
+			break;
+		case '\r':
+			buf_put(&cur->buf, "\\r", 2);
+			break;
+		default:
+			buf_putc(&cur->buf, *s);
+			break;
 		}
 	}
 }
@@ -459,7 +563,7 @@ static void f_fix(long long v, int dec)
 	for (int i = 0; i < dec; i++)
 		p *= 10;
 	int n = dec ? snprintf(tmp, sizeof tmp, "%lld.%0*lld", v / p, dec, v % p)
-		    : snprintf(tmp, sizeof tmp, "%lld", v);
+	            : snprintf(tmp, sizeof tmp, "%lld", v);
 	sep();
 	buf_put(&cur->buf, tmp, (size_t)n);
 }
@@ -525,7 +629,7 @@ static void f_date(int days)
 	buf_put(&cur->buf, tmp, (size_t)n);
 }
 
-static int DAY_MIN, DAY_MAX;	/* 1980-01-01, 2024-12-31 */
+static int DAY_MIN, DAY_MAX; /* 1980-01-01, 2024-12-31 */
 
 static int clamp_day(int d)
 {
@@ -535,8 +639,8 @@ static int clamp_day(int d)
 /* milliseconds since the epoch of a moment of that day */
 static long long ms_of(Rng *r, int days)
 {
-	long long sec = rnd(r, 86400);	/* one draw per statement: */
-	long long ms = rnd(r, 1000);	/* evaluation order is fixed */
+	long long sec = rnd(r, 86400); /* one draw per statement: */
+	long long ms = rnd(r, 1000);   /* evaluation order is fixed */
 	return (long long)days * 86400000LL + sec * 1000LL + ms;
 }
 
@@ -550,17 +654,33 @@ typedef struct {
 
 /* pre-2016 régions (Ecoloweb keeps the old INSEE codes) */
 static const CodeLib REGIONS[] = {
-	{ "01", "Guadeloupe" }, { "02", "Martinique" }, { "03", "Guyane" },
-	{ "04", "La Réunion" }, { "06", "Mayotte" }, { "11", "Île-de-France" },
-	{ "21", "Champagne-Ardenne" }, { "22", "Picardie" },
-	{ "23", "Haute-Normandie" }, { "24", "Centre" },
-	{ "25", "Basse-Normandie" }, { "26", "Bourgogne" },
-	{ "31", "Nord-Pas-de-Calais" }, { "41", "Lorraine" }, { "42", "Alsace" },
-	{ "43", "Franche-Comté" }, { "52", "Pays de la Loire" },
-	{ "53", "Bretagne" }, { "54", "Poitou-Charentes" }, { "72", "Aquitaine" },
-	{ "73", "Midi-Pyrénées" }, { "74", "Limousin" }, { "82", "Rhône-Alpes" },
-	{ "83", "Auvergne" }, { "91", "Languedoc-Roussillon" },
-	{ "93", "Provence-Alpes-Côte d'Azur" }, { "94", "Corse" },
+        {"01", "Guadeloupe"},
+        {"02", "Martinique"},
+        {"03", "Guyane"},
+        {"04", "La Réunion"},
+        {"06", "Mayotte"},
+        {"11", "Île-de-France"},
+        {"21", "Champagne-Ardenne"},
+        {"22", "Picardie"},
+        {"23", "Haute-Normandie"},
+        {"24", "Centre"},
+        {"25", "Basse-Normandie"},
+        {"26", "Bourgogne"},
+        {"31", "Nord-Pas-de-Calais"},
+        {"41", "Lorraine"},
+        {"42", "Alsace"},
+        {"43", "Franche-Comté"},
+        {"52", "Pays de la Loire"},
+        {"53", "Bretagne"},
+        {"54", "Poitou-Charentes"},
+        {"72", "Aquitaine"},
+        {"73", "Midi-Pyrénées"},
+        {"74", "Limousin"},
+        {"82", "Rhône-Alpes"},
+        {"83", "Auvergne"},
+        {"91", "Languedoc-Roussillon"},
+        {"93", "Provence-Alpes-Côte d'Azur"},
+        {"94", "Corse"},
 };
 #define N_REGIONS ((int)(sizeof REGIONS / sizeof REGIONS[0]))
 
@@ -569,55 +689,107 @@ typedef struct {
 } DepDef;
 
 static const DepDef DEPS[] = {
-	{ "01", "Ain", "82" }, { "02", "Aisne", "22" }, { "03", "Allier", "83" },
-	{ "04", "Alpes-de-Haute-Provence", "93" }, { "05", "Hautes-Alpes", "93" },
-	{ "06", "Alpes-Maritimes", "93" }, { "07", "Ardèche", "82" },
-	{ "08", "Ardennes", "21" }, { "09", "Ariège", "73" }, { "10", "Aube", "21" },
-	{ "11", "Aude", "91" }, { "12", "Aveyron", "73" },
-	{ "13", "Bouches-du-Rhône", "93" }, { "14", "Calvados", "25" },
-	{ "15", "Cantal", "83" }, { "16", "Charente", "54" },
-	{ "17", "Charente-Maritime", "54" }, { "18", "Cher", "24" },
-	{ "19", "Corrèze", "74" }, { "2A", "Corse-du-Sud", "94" },
-	{ "2B", "Haute-Corse", "94" }, { "21", "Côte-d'Or", "26" },
-	{ "22", "Côtes-d'Armor", "53" }, { "23", "Creuse", "74" },
-	{ "24", "Dordogne", "72" }, { "25", "Doubs", "43" }, { "26", "Drôme", "82" },
-	{ "27", "Eure", "23" }, { "28", "Eure-et-Loir", "24" },
-	{ "29", "Finistère", "53" }, { "30", "Gard", "91" },
-	{ "31", "Haute-Garonne", "73" }, { "32", "Gers", "73" },
-	{ "33", "Gironde", "72" }, { "34", "Hérault", "91" },
-	{ "35", "Ille-et-Vilaine", "53" }, { "36", "Indre", "24" },
-	{ "37", "Indre-et-Loire", "24" }, { "38", "Isère", "82" },
-	{ "39", "Jura", "43" }, { "40", "Landes", "72" },
-	{ "41", "Loir-et-Cher", "24" }, { "42", "Loire", "82" },
-	{ "43", "Haute-Loire", "83" }, { "44", "Loire-Atlantique", "52" },
-	{ "45", "Loiret", "24" }, { "46", "Lot", "73" },
-	{ "47", "Lot-et-Garonne", "72" }, { "48", "Lozère", "91" },
-	{ "49", "Maine-et-Loire", "52" }, { "50", "Manche", "25" },
-	{ "51", "Marne", "21" }, { "52", "Haute-Marne", "21" },
-	{ "53", "Mayenne", "52" }, { "54", "Meurthe-et-Moselle", "41" },
-	{ "55", "Meuse", "41" }, { "56", "Morbihan", "53" },
-	{ "57", "Moselle", "41" }, { "58", "Nièvre", "26" }, { "59", "Nord", "31" },
-	{ "60", "Oise", "22" }, { "61", "Orne", "25" },
-	{ "62", "Pas-de-Calais", "31" }, { "63", "Puy-de-Dôme", "83" },
-	{ "64", "Pyrénées-Atlantiques", "72" }, { "65", "Hautes-Pyrénées", "73" },
-	{ "66", "Pyrénées-Orientales", "91" }, { "67", "Bas-Rhin", "42" },
-	{ "68", "Haut-Rhin", "42" }, { "69", "Rhône", "82" },
-	{ "70", "Haute-Saône", "43" }, { "71", "Saône-et-Loire", "26" },
-	{ "72", "Sarthe", "52" }, { "73", "Savoie", "82" },
-	{ "74", "Haute-Savoie", "82" }, { "75", "Paris", "11" },
-	{ "76", "Seine-Maritime", "23" }, { "77", "Seine-et-Marne", "11" },
-	{ "78", "Yvelines", "11" }, { "79", "Deux-Sèvres", "54" },
-	{ "80", "Somme", "22" }, { "81", "Tarn", "73" },
-	{ "82", "Tarn-et-Garonne", "73" }, { "83", "Var", "93" },
-	{ "84", "Vaucluse", "93" }, { "85", "Vendée", "52" },
-	{ "86", "Vienne", "54" }, { "87", "Haute-Vienne", "74" },
-	{ "88", "Vosges", "41" }, { "89", "Yonne", "26" },
-	{ "90", "Territoire de Belfort", "43" }, { "91", "Essonne", "11" },
-	{ "92", "Hauts-de-Seine", "11" }, { "93", "Seine-Saint-Denis", "11" },
-	{ "94", "Val-de-Marne", "11" }, { "95", "Val-d'Oise", "11" },
-	{ "971", "Guadeloupe", "01" }, { "972", "Martinique", "02" },
-	{ "973", "Guyane", "03" }, { "974", "La Réunion", "04" },
-	{ "976", "Mayotte", "06" },
+        {"01", "Ain", "82"},
+        {"02", "Aisne", "22"},
+        {"03", "Allier", "83"},
+        {"04", "Alpes-de-Haute-Provence", "93"},
+        {"05", "Hautes-Alpes", "93"},
+        {"06", "Alpes-Maritimes", "93"},
+        {"07", "Ardèche", "82"},
+        {"08", "Ardennes", "21"},
+        {"09", "Ariège", "73"},
+        {"10", "Aube", "21"},
+        {"11", "Aude", "91"},
+        {"12", "Aveyron", "73"},
+        {"13", "Bouches-du-Rhône", "93"},
+        {"14", "Calvados", "25"},
+        {"15", "Cantal", "83"},
+        {"16", "Charente", "54"},
+        {"17", "Charente-Maritime", "54"},
+        {"18", "Cher", "24"},
+        {"19", "Corrèze", "74"},
+        {"2A", "Corse-du-Sud", "94"},
+        {"2B", "Haute-Corse", "94"},
+        {"21", "Côte-d'Or", "26"},
+        {"22", "Côtes-d'Armor", "53"},
+        {"23", "Creuse", "74"},
+        {"24", "Dordogne", "72"},
+        {"25", "Doubs", "43"},
+        {"26", "Drôme", "82"},
+        {"27", "Eure", "23"},
+        {"28", "Eure-et-Loir", "24"},
+        {"29", "Finistère", "53"},
+        {"30", "Gard", "91"},
+        {"31", "Haute-Garonne", "73"},
+        {"32", "Gers", "73"},
+        {"33", "Gironde", "72"},
+        {"34", "Hérault", "91"},
+        {"35", "Ille-et-Vilaine", "53"},
+        {"36", "Indre", "24"},
+        {"37", "Indre-et-Loire", "24"},
+        {"38", "Isère", "82"},
+        {"39", "Jura", "43"},
+        {"40", "Landes", "72"},
+        {"41", "Loir-et-Cher", "24"},
+        {"42", "Loire", "82"},
+        {"43", "Haute-Loire", "83"},
+        {"44", "Loire-Atlantique", "52"},
+        {"45", "Loiret", "24"},
+        {"46", "Lot", "73"},
+        {"47", "Lot-et-Garonne", "72"},
+        {"48", "Lozère", "91"},
+        {"49", "Maine-et-Loire", "52"},
+        {"50", "Manche", "25"},
+        {"51", "Marne", "21"},
+        {"52", "Haute-Marne", "21"},
+        {"53", "Mayenne", "52"},
+        {"54", "Meurthe-et-Moselle", "41"},
+        {"55", "Meuse", "41"},
+        {"56", "Morbihan", "53"},
+        {"57", "Moselle", "41"},
+        {"58", "Nièvre", "26"},
+        {"59", "Nord", "31"},
+        {"60", "Oise", "22"},
+        {"61", "Orne", "25"},
+        {"62", "Pas-de-Calais", "31"},
+        {"63", "Puy-de-Dôme", "83"},
+        {"64", "Pyrénées-Atlantiques", "72"},
+        {"65", "Hautes-Pyrénées", "73"},
+        {"66", "Pyrénées-Orientales", "91"},
+        {"67", "Bas-Rhin", "42"},
+        {"68", "Haut-Rhin", "42"},
+        {"69", "Rhône", "82"},
+        {"70", "Haute-Saône", "43"},
+        {"71", "Saône-et-Loire", "26"},
+        {"72", "Sarthe", "52"},
+        {"73", "Savoie", "82"},
+        {"74", "Haute-Savoie", "82"},
+        {"75", "Paris", "11"},
+        {"76", "Seine-Maritime", "23"},
+        {"77", "Seine-et-Marne", "11"},
+        {"78", "Yvelines", "11"},
+        {"79", "Deux-Sèvres", "54"},
+        {"80", "Somme", "22"},
+        {"81", "Tarn", "73"},
+        {"82", "Tarn-et-Garonne", "73"},
+        {"83", "Var", "93"},
+        {"84", "Vaucluse", "93"},
+        {"85", "Vendée", "52"},
+        {"86", "Vienne", "54"},
+        {"87", "Haute-Vienne", "74"},
+        {"88", "Vosges", "41"},
+        {"89", "Yonne", "26"},
+        {"90", "Territoire de Belfort", "43"},
+        {"91", "Essonne", "11"},
+        {"92", "Hauts-de-Seine", "11"},
+        {"93", "Seine-Saint-Denis", "11"},
+        {"94", "Val-de-Marne", "11"},
+        {"95", "Val-d'Oise", "11"},
+        {"971", "Guadeloupe", "01"},
+        {"972", "Martinique", "02"},
+        {"973", "Guyane", "03"},
+        {"974", "La Réunion", "04"},
+        {"976", "Mayotte", "06"},
 };
 #define N_DEPS ((int)(sizeof DEPS / sizeof DEPS[0]))
 
@@ -632,130 +804,185 @@ typedef struct {
 } RealComs;
 
 static const RealComs REAL_COMS[] = {
-	{ "22", { { "22278", "Saint-Brieuc", "22000" }, { "22113", "Lannion", "22300" },
-		  { "22050", "Dinan", "22100" }, { "22070", "Guingamp", "22200" },
-		  { "22136", "Loudéac", "22600" }, { "22187", "Plérin", "22190" } } },
-	{ "29", { { "29019", "Brest", "29200" }, { "29232", "Quimper", "29000" },
-		  { "29151", "Morlaix", "29600" }, { "29046", "Douarnenez", "29100" },
-		  { "29103", "Landerneau", "29800" }, { "29233", "Quimperlé", "29300" } } },
-	{ "33", { { "33063", "Bordeaux", "33000" }, { "33039", "Bègles", "33130" },
-		  { "33281", "Mérignac", "33700" }, { "33318", "Pessac", "33600" },
-		  { "33522", "Talence", "33400" }, { "33069", "Le Bouscat", "33110" } } },
-	{ "35", { { "35238", "Rennes", "35000" }, { "35288", "Saint-Malo", "35400" },
-		  { "35115", "Fougères", "35300" }, { "35360", "Vitré", "35500" },
-		  { "35047", "Bruz", "35170" }, { "35051", "Cesson-Sévigné", "35510" } } },
-	{ "56", { { "56260", "Vannes", "56000" }, { "56121", "Lorient", "56100" },
-		  { "56178", "Pontivy", "56300" }, { "56007", "Auray", "56400" },
-		  { "56083", "Hennebont", "56700" }, { "56162", "Ploërmel", "56800" } } },
-	{ "2A", { { "2A004", "Ajaccio", "20000" }, { "2A247", "Porto-Vecchio", "20137" },
-		  { "2A272", "Sartène", "20100" }, { "2A041", "Bonifacio", "20169" } } },
-	{ "2B", { { "2B033", "Bastia", "20200" }, { "2B050", "Calvi", "20260" },
-		  { "2B096", "Corte", "20250" }, { "2B148", "L'Île-Rousse", "20220" } } },
-	{ "971", { { "97101", "Les Abymes", "97139" }, { "97120", "Pointe-à-Pitre", "97110" },
-		   { "97105", "Basse-Terre", "97100" }, { "97113", "Le Gosier", "97190" } } },
-	{ "972", { { "97209", "Fort-de-France", "97200" }, { "97213", "Le Lamentin", "97232" },
-		   { "97229", "Schœlcher", "97233" } } },
-	{ "973", { { "97302", "Cayenne", "97300" }, { "97307", "Matoury", "97351" },
-		   { "97311", "Saint-Laurent-du-Maroni", "97320" } } },
-	{ "974", { { "97411", "Saint-Denis", "97400" }, { "97416", "Saint-Pierre", "97410" },
-		   { "97415", "Saint-Paul", "97460" }, { "97422", "Le Tampon", "97430" } } },
-	{ "976", { { "97611", "Mamoudzou", "97600" }, { "97608", "Dzaoudzi", "97615" },
-		   { "97610", "Koungou", "97690" } } },
+        {"22",
+         {{"22278", "Saint-Brieuc", "22000"},
+          {"22113", "Lannion", "22300"},
+          {"22050", "Dinan", "22100"},
+          {"22070", "Guingamp", "22200"},
+          {"22136", "Loudéac", "22600"},
+          {"22187", "Plérin", "22190"}}},
+        {"29",
+         {{"29019", "Brest", "29200"},
+          {"29232", "Quimper", "29000"},
+          {"29151", "Morlaix", "29600"},
+          {"29046", "Douarnenez", "29100"},
+          {"29103", "Landerneau", "29800"},
+          {"29233", "Quimperlé", "29300"}}},
+        {"33",
+         {{"33063", "Bordeaux", "33000"},
+          {"33039", "Bègles", "33130"},
+          {"33281", "Mérignac", "33700"},
+          {"33318", "Pessac", "33600"},
+          {"33522", "Talence", "33400"},
+          {"33069", "Le Bouscat", "33110"}}},
+        {"35",
+         {{"35238", "Rennes", "35000"},
+          {"35288", "Saint-Malo", "35400"},
+          {"35115", "Fougères", "35300"},
+          {"35360", "Vitré", "35500"},
+          {"35047", "Bruz", "35170"},
+          {"35051", "Cesson-Sévigné", "35510"}}},
+        {"56",
+         {{"56260", "Vannes", "56000"},
+          {"56121", "Lorient", "56100"},
+          {"56178", "Pontivy", "56300"},
+          {"56007", "Auray", "56400"},
+          {"56083", "Hennebont", "56700"},
+          {"56162", "Ploërmel", "56800"}}},
+        {"2A",
+         {{"2A004", "Ajaccio", "20000"},
+          {"2A247", "Porto-Vecchio", "20137"},
+          {"2A272", "Sartène", "20100"},
+          {"2A041", "Bonifacio", "20169"}}},
+        {"2B",
+         {{"2B033", "Bastia", "20200"},
+          {"2B050", "Calvi", "20260"},
+          {"2B096", "Corte", "20250"},
+          {"2B148", "L'Île-Rousse", "20220"}}},
+        {"971",
+         {{"97101", "Les Abymes", "97139"},
+          {"97120", "Pointe-à-Pitre", "97110"},
+          {"97105", "Basse-Terre", "97100"},
+          {"97113", "Le Gosier", "97190"}}},
+        {"972",
+         {{"97209", "Fort-de-France", "97200"},
+          {"97213", "Le Lamentin", "97232"},
+          {"97229", "Schœlcher", "97233"}}},
+        {"973",
+         {{"97302", "Cayenne", "97300"},
+          {"97307", "Matoury", "97351"},
+          {"97311", "Saint-Laurent-du-Maroni", "97320"}}},
+        {"974",
+         {{"97411", "Saint-Denis", "97400"},
+          {"97416", "Saint-Pierre", "97410"},
+          {"97415", "Saint-Paul", "97460"},
+          {"97422", "Le Tampon", "97430"}}},
+        {"976",
+         {{"97611", "Mamoudzou", "97600"},
+          {"97608", "Dzaoudzi", "97615"},
+          {"97610", "Koungou", "97690"}}},
 };
 #define N_REAL_COMS ((int)(sizeof REAL_COMS / sizeof REAL_COMS[0]))
 
 static const char *const COMMUNE_NAMES[] = {
-	"Saint-Martin", "Sainte-Hélène", "Villeneuve", "Beaumont", "La Chapelle",
-	"Saint-Étienne-du-Bois", "Montreuil", "Bellevue", "Fontaine-l'Évêque",
-	"Châteauneuf", "Saint-André", "Pont-Sainte-Marie", "Les Églisottes",
-	"Bourg-la-Forêt", "Mézières", "Saint-Genès", "Château-Thierry-sur-Lys",
-	"Évry-le-Châtel", "Sainte-Gemme", "Lœuilly", "Vaulx-en-Prés", "Aigrefeuille",
+        "Saint-Martin",
+        "Sainte-Hélène",
+        "Villeneuve",
+        "Beaumont",
+        "La Chapelle",
+        "Saint-Étienne-du-Bois",
+        "Montreuil",
+        "Bellevue",
+        "Fontaine-l'Évêque",
+        "Châteauneuf",
+        "Saint-André",
+        "Pont-Sainte-Marie",
+        "Les Églisottes",
+        "Bourg-la-Forêt",
+        "Mézières",
+        "Saint-Genès",
+        "Château-Thierry-sur-Lys",
+        "Évry-le-Châtel",
+        "Sainte-Gemme",
+        "Lœuilly",
+        "Vaulx-en-Prés",
+        "Aigrefeuille",
 };
 #define N_COMMUNE_NAMES ((int)(sizeof COMMUNE_NAMES / sizeof COMMUNE_NAMES[0]))
 
 /* valeurs paramétrées */
 typedef struct {
 	const char *subtype, *code, *libelle;
-	int system;	/* estgeneresysteme: -1 NULL, 0, 1 */
+	int system; /* estgeneresysteme: -1 NULL, 0, 1 */
 	int ordre;
 } VpsDef;
 
 enum { ECO_INS, ECO_OPP, ECO_RES, ECO_DEN, ECO_ANI, ECO_ANS, N_ECO };
 
 static const VpsDef VPS[] = {
-	{ "ECO", "INS", "Instruction", -1, 10 },
-	{ "ECO", "OPP", "Opposable", -1, 20 },
-	{ "ECO", "RES", "Résiliée", -1, 30 },
-	{ "ECO", "DEN", "Dénoncée", -1, 40 },
-	{ "ECO", "ANI", "Abandonnée en instruction", -1, 50 },
-	{ "ECO", "ANS", "Annulée en suivi", -1, 60 },
+        {"ECO", "INS", "Instruction", -1, 10},
+        {"ECO", "OPP", "Opposable", -1, 20},
+        {"ECO", "RES", "Résiliée", -1, 30},
+        {"ECO", "DEN", "Dénoncée", -1, 40},
+        {"ECO", "ANI", "Abandonnée en instruction", -1, 50},
+        {"ECO", "ANS", "Annulée en suivi", -1, 60},
 #define VPS_TPJ 6
-	{ "TPJ", "1", "Convention", -1, 10 },
-	{ "TPJ", "2", "Rectification", -1, 20 },
-	{ "TPJ", "3", "Attestation préfectorale", -1, 30 },
-	{ "TPJ", "4", "Avenant", -1, 40 },
-	{ "TPJ", "5", "Photo", -1, 50 },
-	{ "TPJ", "6", "Autres", -1, 60 },
+        {"TPJ", "1", "Convention", -1, 10},
+        {"TPJ", "2", "Rectification", -1, 20},
+        {"TPJ", "3", "Attestation préfectorale", -1, 30},
+        {"TPJ", "4", "Avenant", -1, 40},
+        {"TPJ", "5", "Photo", -1, 50},
+        {"TPJ", "6", "Autres", -1, 60},
 #define VPS_TAN 12
-	{ "TAN", "1", "Garage", -1, 10 },
-	{ "TAN", "2", "Parking", -1, 20 },
-	{ "TAN", "3", "Jardin", -1, 30 },
-	{ "TAN", "4", "Cour", -1, 40 },
-	{ "TAN", "5", "Terrasse", -1, 50 },
-	{ "TAN", "6", "Véranda", -1, 60 },
-	{ "TAN", "7", "Cave", -1, 70 },
-	{ "TAN", "8", "Box", -1, 80 },
-	{ "TAN", "9", "Autre", -1, 90 },
+        {"TAN", "1", "Garage", -1, 10},
+        {"TAN", "2", "Parking", -1, 20},
+        {"TAN", "3", "Jardin", -1, 30},
+        {"TAN", "4", "Cour", -1, 40},
+        {"TAN", "5", "Terrasse", -1, 50},
+        {"TAN", "6", "Véranda", -1, 60},
+        {"TAN", "7", "Cave", -1, 70},
+        {"TAN", "8", "Box", -1, 80},
+        {"TAN", "9", "Autre", -1, 90},
 #define VPS_TLO 21
-	{ "TLO", "ST1", "Studio Type 1", -1, 10 },
-	{ "TLO", "T1", "Type 1", -1, 20 },
-	{ "TLO", "T1P", "Type 1'", -1, 25 },
-	{ "TLO", "T1B", "Type 1 Bis", -1, 30 },
-	{ "TLO", "T2", "Type 2", -1, 40 },
-	{ "TLO", "T3", "Type 3", -1, 50 },
-	{ "TLO", "T4", "Type 4", -1, 60 },
-	{ "TLO", "T5", "Type 5", -1, 70 },
-	{ "TLO", "T6", "Type 6 et plus", -1, 80 },
+        {"TLO", "ST1", "Studio Type 1", -1, 10},
+        {"TLO", "T1", "Type 1", -1, 20},
+        {"TLO", "T1P", "Type 1'", -1, 25},
+        {"TLO", "T1B", "Type 1 Bis", -1, 30},
+        {"TLO", "T2", "Type 2", -1, 40},
+        {"TLO", "T3", "Type 3", -1, 50},
+        {"TLO", "T4", "Type 4", -1, 60},
+        {"TLO", "T5", "Type 5", -1, 70},
+        {"TLO", "T6", "Type 6 et plus", -1, 80},
 #define VPS_NOP 30
-	{ "NOP", "1", "Neuf ou construction", -1, 10 },
-	{ "NOP", "2", "Acquisition seule", -1, 20 },
-	{ "NOP", "3", "Acquisition/amélioration", -1, 30 },
-	{ "NOP", "4", "Acquisition en milieu occupé", -1, 40 },
-	{ "NOP", "5", "Amélioration", -1, 50 },
-	{ "NOP", "6", "Construction/démolition", -1, 60 },
-	{ "NOP", "80", "Parc existant", -1, 70 },
-	{ "NOP", "7", "Opération ANAH", -1, 80 },
+        {"NOP", "1", "Neuf ou construction", -1, 10},
+        {"NOP", "2", "Acquisition seule", -1, 20},
+        {"NOP", "3", "Acquisition/amélioration", -1, 30},
+        {"NOP", "4", "Acquisition en milieu occupé", -1, 40},
+        {"NOP", "5", "Amélioration", -1, 50},
+        {"NOP", "6", "Construction/démolition", -1, 60},
+        {"NOP", "80", "Parc existant", -1, 70},
+        {"NOP", "7", "Opération ANAH", -1, 80},
 #define VPS_CIV 38
-	{ "CIV", "M", "M.", -1, 10 },
-	{ "CIV", "MME", "Mme", -1, 20 },
-	{ "CIV", "NR", NULL, -1, 30 },
+        {"CIV", "M", "M.", -1, 10},
+        {"CIV", "MME", "Mme", -1, 20},
+        {"CIV", "NR", NULL, -1, 30},
 #define VPS_TEV 41
-	{ "TEV", "1", "Dépôt du bailleur", 0, 1 },
-	{ "TEV", "2", "Modification", 1, 2 },
-	{ "TEV", "3", "Échange", -1, 3 },
-	{ "TEV", "4", "Envoi au préfet", 0, 4 },
-	{ "TEV", "5", "Retour du préfet", 0, 5 },
-	{ "TEV", "6", "Envoi aux hypothèques", 0, 6 },
-	{ "TEV", "7", "Retour des hypothèques", 0, 7 },
-	{ "TEV", "8", "Envoi du rectificatif au préfet", 0, 8 },
-	{ "TEV", "9", "Retour du rectificatif du préfet", 0, 9 },
-	{ "TEV", "10", "Publication aux hypothèques", 0, 10 },
-	{ "TEV", "11", "Envoi à la CAF", 1, 11 },
-	{ "TEV", "12", "Dépôt d'un avenant", 0, 12 },
-	{ "TEV", "13", "Instruction d'un avenant", 0, 13 },
-	{ "TEV", "14", "Correction d'un avenant", 0, 14 },
-	{ "TEV", "15", "Envoi de l'avenant au préfet", 0, 15 },
-	{ "TEV", "16", "Signature de l'avenant par le préfet", 0, 16 },
-	{ "TEV", "17", "Envoi de l'avenant aux hypothèques", 0, 17 },
-	{ "TEV", "18", "Retour de l'avenant des hypothèques", 0, 18 },
-	{ "TEV", "19", "Envoi du rectificatif d'avenant au préfet", 0, 19 },
-	{ "TEV", "20", "Retour du rectificatif d'avenant du préfet", 0, 20 },
-	{ "TEV", "21", "Publication de l'avenant aux hypothèques", 0, 21 },
-	{ "TEV", "25", "Expiration de la convention", 1, 25 },
-	{ "TEV", "26", "Envoi de la fin de dénonciation", 0, 26 },
-	{ "TEV", "36", "Autre", 0, 36 },
-	{ "TEV", "99", "Divers (ancien)", 0, 99 },
-	{ "TEV", "01", "Dépôt (reprise)", 0, 100 },
+        {"TEV", "1", "Dépôt du bailleur", 0, 1},
+        {"TEV", "2", "Modification", 1, 2},
+        {"TEV", "3", "Échange", -1, 3},
+        {"TEV", "4", "Envoi au préfet", 0, 4},
+        {"TEV", "5", "Retour du préfet", 0, 5},
+        {"TEV", "6", "Envoi aux hypothèques", 0, 6},
+        {"TEV", "7", "Retour des hypothèques", 0, 7},
+        {"TEV", "8", "Envoi du rectificatif au préfet", 0, 8},
+        {"TEV", "9", "Retour du rectificatif du préfet", 0, 9},
+        {"TEV", "10", "Publication aux hypothèques", 0, 10},
+        {"TEV", "11", "Envoi à la CAF", 1, 11},
+        {"TEV", "12", "Dépôt d'un avenant", 0, 12},
+        {"TEV", "13", "Instruction d'un avenant", 0, 13},
+        {"TEV", "14", "Correction d'un avenant", 0, 14},
+        {"TEV", "15", "Envoi de l'avenant au préfet", 0, 15},
+        {"TEV", "16", "Signature de l'avenant par le préfet", 0, 16},
+        {"TEV", "17", "Envoi de l'avenant aux hypothèques", 0, 17},
+        {"TEV", "18", "Retour de l'avenant des hypothèques", 0, 18},
+        {"TEV", "19", "Envoi du rectificatif d'avenant au préfet", 0, 19},
+        {"TEV", "20", "Retour du rectificatif d'avenant du préfet", 0, 20},
+        {"TEV", "21", "Publication de l'avenant aux hypothèques", 0, 21},
+        {"TEV", "25", "Expiration de la convention", 1, 25},
+        {"TEV", "26", "Envoi de la fin de dénonciation", 0, 26},
+        {"TEV", "36", "Autre", 0, 36},
+        {"TEV", "99", "Divers (ancien)", 0, 99},
+        {"TEV", "01", "Dépôt (reprise)", 0, 100},
 };
 #define N_VPS ((int)(sizeof VPS / sizeof VPS[0]))
 #define N_TEV (N_VPS - VPS_TEV)
@@ -766,18 +993,18 @@ static const VpsDef VPS[] = {
 enum { TLO_ST1, TLO_T1, TLO_T1P, TLO_T1B, TLO_T2, TLO_T3, TLO_T4, TLO_T5, TLO_T6, N_TLO };
 
 static const CodeLib NATURES[] = {
-	{ "1", "Logements ordinaires" }, { "2", "Foyers personnes âgées" },
-	{ "3", "Foyers personnes handicapées" },
-	{ "4", "Foyers travailleurs migrants" }, { "5", "Foyers jeunes travailleurs" },
-	{ "6", "Résidences sociales" }, { "7", "Foyers habitat inclusif" },
+        {"1", "Logements ordinaires"},         {"2", "Foyers personnes âgées"},
+        {"3", "Foyers personnes handicapées"}, {"4", "Foyers travailleurs migrants"},
+        {"5", "Foyers jeunes travailleurs"},   {"6", "Résidences sociales"},
+        {"7", "Foyers habitat inclusif"},
 };
 #define N_NATURES 7
 
 static const CodeLib FAMILLES[] = {
-	{ "PLUS", "Prêt locatif à usage social" },
-	{ "PLAI", "Prêt locatif aidé d'intégration" },
-	{ "PLS", "Prêt locatif social" },
-	{ "PLI", "Prêt locatif intermédiaire" },
+        {"PLUS", "Prêt locatif à usage social"},
+        {"PLAI", "Prêt locatif aidé d'intégration"},
+        {"PLS", "Prêt locatif social"},
+        {"PLI", "Prêt locatif intermédiaire"},
 };
 #define N_FAMILLES 4
 
@@ -789,50 +1016,60 @@ typedef struct {
 enum { TF_1, TF_2, TF_3, TF_18, TF_22, TF_93, TF_5, TF_6, TF_7, TF_11, TF_12, TF_14, TF_15, N_TF };
 
 static const TfDef TFS[N_TF] = {
-	{ "1", "PLUS", 0 },
-	{ "2", "PLUS Construction-Démolition", 0 },
-	{ "3", "PLA (ancien régime)", 0 },
-	{ "18", "ANAH sans travaux", 0 },
-	{ "22", "Patrimoine existant sans ou avec travaux", 0 },
-	{ "93", "RS sans travaux", 0 },
-	{ "5", "PLAI", 1 },
-	{ "6", "PLA d'intégration", 1 },
-	{ "7", "PLA très social", 1 },
-	{ "11", "PLS", 2 },
-	{ "12", "PLS Construction-Démolition", 2 },
-	{ "14", "PLI", 3 },
-	{ "15", "PLI Construction-Démolition", 3 },
+        {"1", "PLUS", 0},
+        {"2", "PLUS Construction-Démolition", 0},
+        {"3", "PLA (ancien régime)", 0},
+        {"18", "ANAH sans travaux", 0},
+        {"22", "Patrimoine existant sans ou avec travaux", 0},
+        {"93", "RS sans travaux", 0},
+        {"5", "PLAI", 1},
+        {"6", "PLA d'intégration", 1},
+        {"7", "PLA très social", 1},
+        {"11", "PLS", 2},
+        {"12", "PLS Construction-Démolition", 2},
+        {"14", "PLI", 3},
+        {"15", "PLI Construction-Démolition", 3},
 };
 
 static const CodeLib SNBS[] = {
-	{ "110", "Société coopérative de production d'HLM" },
-	{ "112", "Société coopérative d'intérêt collectif d'HLM" },
-	{ "114", "Office public de l'habitat" },
-	{ "120", "Société anonyme d'HLM (ESH)" },
-	{ "130", "Société anonyme coopérative d'HLM" },
-	{ "140", "Société anonyme de crédit immobilier" },
-	{ "210", "Société d'économie mixte" },
-	{ "312", "Commune" },
-	{ "314", "Établissement public local" },
-	{ "316", "Établissement hospitalier privé" },
-	{ "320", "EPCI" },
-	{ "321", "Fondation HLM" },
-	{ "322", "Association" },
-	{ "326", "Société commerciale" },
-	{ "328", "Foncière logement" },
-	{ "330", "Groupement d'intérêt public" },
-	{ "331", "Fondation" },
-	{ "332", "Mutuelle" },
-	{ "334", "Département" },
-	{ "336", "PACT-ARIM" },
-	{ "337", "CROUS" },
-	{ "338", "DRE, DDE, CETE, administration centrale, préfecture" },
-	{ "611", "Personne physique" },
-	{ "999", "Inconnue (reprise)" },
+        {"110", "Société coopérative de production d'HLM"},
+        {"112", "Société coopérative d'intérêt collectif d'HLM"},
+        {"114", "Office public de l'habitat"},
+        {"120", "Société anonyme d'HLM (ESH)"},
+        {"130", "Société anonyme coopérative d'HLM"},
+        {"140", "Société anonyme de crédit immobilier"},
+        {"210", "Société d'économie mixte"},
+        {"312", "Commune"},
+        {"314", "Établissement public local"},
+        {"316", "Établissement hospitalier privé"},
+        {"320", "EPCI"},
+        {"321", "Fondation HLM"},
+        {"322", "Association"},
+        {"326", "Société commerciale"},
+        {"328", "Foncière logement"},
+        {"330", "Groupement d'intérêt public"},
+        {"331", "Fondation"},
+        {"332", "Mutuelle"},
+        {"334", "Département"},
+        {"336", "PACT-ARIM"},
+        {"337", "CROUS"},
+        {"338", "DRE, DDE, CETE, administration centrale, préfecture"},
+        {"611", "Personne physique"},
+        {"999", "Inconnue (reprise)"},
 };
 #define N_SNBS ((int)(sizeof SNBS / sizeof SNBS[0]))
-enum { SNB_110, SNB_112, SNB_114, SNB_120, SNB_130, SNB_140, SNB_210, SNB_312,
-       SNB_611 = 22, SNB_999 = 23 };
+enum {
+	SNB_110,
+	SNB_112,
+	SNB_114,
+	SNB_120,
+	SNB_130,
+	SNB_140,
+	SNB_210,
+	SNB_312,
+	SNB_611 = 22,
+	SNB_999 = 23
+};
 
 /* cities for addresses of bailleurs: libellé, upper case, postal code */
 typedef struct {
@@ -840,51 +1077,60 @@ typedef struct {
 } City;
 
 static const City CITIES[] = {
-	{ "Brest", "BREST", "29200" }, { "Quimper", "QUIMPER", "29000" },
-	{ "Rennes", "RENNES", "35000" }, { "Vannes", "VANNES", "56000" },
-	{ "Lorient", "LORIENT", "56100" }, { "Saint-Brieuc", "SAINT-BRIEUC", "22000" },
-	{ "Bordeaux", "BORDEAUX", "33000" }, { "Mérignac", "MERIGNAC", "33700" },
-	{ "Nantes", "NANTES", "44000" }, { "Angers", "ANGERS", "49000" },
-	{ "Lyon", "LYON", "69003" }, { "Besançon", "BESANCON", "25000" },
-	{ "Orléans", "ORLEANS", "45000" }, { "Évreux", "EVREUX", "27000" },
-	{ "Pointe-à-Pitre", "POINTE-A-PITRE", "97110" }, { "Ajaccio", "AJACCIO", "20000" },
-	{ "Paris", "PARIS", "75013" }, { "Lille", "LILLE", "59000" },
+        {"Brest", "BREST", "29200"},
+        {"Quimper", "QUIMPER", "29000"},
+        {"Rennes", "RENNES", "35000"},
+        {"Vannes", "VANNES", "56000"},
+        {"Lorient", "LORIENT", "56100"},
+        {"Saint-Brieuc", "SAINT-BRIEUC", "22000"},
+        {"Bordeaux", "BORDEAUX", "33000"},
+        {"Mérignac", "MERIGNAC", "33700"},
+        {"Nantes", "NANTES", "44000"},
+        {"Angers", "ANGERS", "49000"},
+        {"Lyon", "LYON", "69003"},
+        {"Besançon", "BESANCON", "25000"},
+        {"Orléans", "ORLEANS", "45000"},
+        {"Évreux", "EVREUX", "27000"},
+        {"Pointe-à-Pitre", "POINTE-A-PITRE", "97110"},
+        {"Ajaccio", "AJACCIO", "20000"},
+        {"Paris", "PARIS", "75013"},
+        {"Lille", "LILLE", "59000"},
 };
 #define N_CITIES ((int)(sizeof CITIES / sizeof CITIES[0]))
 
 static const char *const STREETS[] = {
-	"RUE DE LA RÉPUBLIQUE", "AVENUE JEAN JAURÈS", "RUE DU GÉNÉRAL DE GAULLE",
-	"ALLÉE DES CHÊNES", "PLACE DE L'ÉGLISE", "RUE VICTOR HUGO",
-	"BOULEVARD DE LA LIBERTÉ", "IMPASSE DES LILAS", "CHEMIN DU MOULIN",
-	"RUE DE KERGARADEC", "QUAI DES CHARTRONS", "RUE PASTEUR",
-	"AVENUE DE LA MER", "RUE DES ÉCOLES", "ROUTE DE NANTES",
+        "RUE DE LA RÉPUBLIQUE",    "AVENUE JEAN JAURÈS", "RUE DU GÉNÉRAL DE GAULLE",
+        "ALLÉE DES CHÊNES",        "PLACE DE L'ÉGLISE",  "RUE VICTOR HUGO",
+        "BOULEVARD DE LA LIBERTÉ", "IMPASSE DES LILAS",  "CHEMIN DU MOULIN",
+        "RUE DE KERGARADEC",       "QUAI DES CHARTRONS", "RUE PASTEUR",
+        "AVENUE DE LA MER",        "RUE DES ÉCOLES",     "ROUTE DE NANTES",
 };
 #define N_STREETS ((int)(sizeof STREETS / sizeof STREETS[0]))
 
 static const char *const RESIDENCES[] = {
-	"Résidence Les Tilleuls", "Les Jardins d'Iroise", "Le Clos Fleuri",
-	"Résidence du Port", "Les Hauts de Ker Lann", "Le Hameau des Pins",
-	"Résidence Émeraude", "Les Terrasses du Lac", "Cité Jardin",
-	"Le Parc Saint-Éloi", "Les Coteaux", "Foyer Ker Avel",
+        "Résidence Les Tilleuls", "Les Jardins d'Iroise",  "Le Clos Fleuri",
+        "Résidence du Port",      "Les Hauts de Ker Lann", "Le Hameau des Pins",
+        "Résidence Émeraude",     "Les Terrasses du Lac",  "Cité Jardin",
+        "Le Parc Saint-Éloi",     "Les Coteaux",           "Foyer Ker Avel",
 };
 #define N_RESIDENCES ((int)(sizeof RESIDENCES / sizeof RESIDENCES[0]))
 
 static const char *const PRENOMS[] = {
-	"Jean", "Marie", "Yann", "Anne", "Loïc", "Maëlle", "François", "Hélène",
-	"Erwan", "Sophie", "Gaël", "Élodie", "Pierre", "Nathalie",
+        "Jean",   "Marie", "Yann",   "Anne", "Loïc",   "Maëlle", "François",
+        "Hélène", "Erwan", "Sophie", "Gaël", "Élodie", "Pierre", "Nathalie",
 };
 #define N_PRENOMS ((int)(sizeof PRENOMS / sizeof PRENOMS[0]))
 
 static const char *const NOMS[] = {
-	"Le Goff", "Martin", "Le Gall", "Bernard", "Quéré", "Morvan", "Dupont",
-	"Kerdraon", "Lefèvre", "Rivière", "Guéguen", "Tanguy", "Moreau", "Lebreton",
+        "Le Goff",  "Martin",  "Le Gall", "Bernard", "Quéré",  "Morvan", "Dupont",
+        "Kerdraon", "Lefèvre", "Rivière", "Guéguen", "Tanguy", "Moreau", "Lebreton",
 };
 #define N_NOMS ((int)(sizeof NOMS / sizeof NOMS[0]))
 
 static const char *const BAILLEUR_PREFIX[] = {
-	"Habitat", "SA HLM Les Foyers de", "Office Public de l'Habitat de",
-	"Coop'HLM", "SEM d'aménagement de", "Les Logis de", "Aiguillon",
-	"Immobilière sociale de", "Foyer rural de",
+        "Habitat",   "SA HLM Les Foyers de",   "Office Public de l'Habitat de",
+        "Coop'HLM",  "SEM d'aménagement de",   "Les Logis de",
+        "Aiguillon", "Immobilière sociale de", "Foyer rural de",
 };
 #define N_BAILLEUR_PREFIX ((int)(sizeof BAILLEUR_PREFIX / sizeof BAILLEUR_PREFIX[0]))
 
@@ -904,21 +1150,31 @@ static long long region_id[N_REGIONS], dep_id[N_DEPS];
 #define MAX_COMS 6
 
 typedef struct {
-	int def;			/* index into DEPS */
+	int def; /* index into DEPS */
 	int ncom;
 	long long com_id[MAX_COMS];
 	char com_code[MAX_COMS][24];
 	char com_lib[MAX_COMS][64];
 	char com_cp[MAX_COMS][24];
-	long long eg_id;		/* its administration */
+	long long eg_id; /* its administration */
 } GenDep;
 
 static GenDep gdeps[N_DEPS];
 static int ngdeps;
-static long long eg_shared[2];	/* DGALN-DHUP, DELEG-NAT (nom NULL) */
+static long long eg_shared[2]; /* DGALN-DHUP, DELEG-NAT (nom NULL) */
 
-enum { K_NORMAL, K_LONGCONTACTS, K_SAMESIREN, K_SIREN_NULL, K_SIREN_EMPTY,
-       K_SIREN_SPACES, K_PERSONNE, K_NOTHING, K_ANAH, K_611 };
+enum {
+	K_NORMAL,
+	K_LONGCONTACTS,
+	K_SAMESIREN,
+	K_SIREN_NULL,
+	K_SIREN_EMPTY,
+	K_SIREN_SPACES,
+	K_PERSONNE,
+	K_NOTHING,
+	K_ANAH,
+	K_611
+};
 
 static long long *bail_id;
 static int nbail;
@@ -1030,15 +1286,15 @@ static void gen_static_reference(void)
 		f_int(new_id(T_ILOY));
 		f_int(ann_id[y - ANN_FIRST]);
 		if (y >= 2008 || chance(&r, 30))
-			f_fix(rng_range(&r, 0, 350), 2);	/* irl2evol */
+			f_fix(rng_range(&r, 0, 350), 2); /* irl2evol */
 		else
 			f_null();
 		if (y >= 2006 && y <= 2009)
-			f_fix(rng_range(&r, 50, 300), 2);	/* irl1evol */
+			f_fix(rng_range(&r, 50, 300), 2); /* irl1evol */
 		else
 			f_null();
 		if (y < 2006 || chance(&r, 20))
-			f_fix(rng_range(&r, 0, 500), 2);	/* iccaugmentation */
+			f_fix(rng_range(&r, 0, 500), 2); /* iccaugmentation */
 		else
 			f_null();
 		f_int(0);
@@ -1047,7 +1303,7 @@ static void gen_static_reference(void)
 	for (int y = 2000; y <= 2024; y++)
 		for (int n = 0; n < N_NATURES; n++) {
 			if (n > 0 && chance(&r, 15))
-				continue;	/* some (year, nature) missing */
+				continue; /* some (year, nature) missing */
 			row_begin(T_IRED);
 			f_int(new_id(T_IRED));
 			f_int(ann_id[y - ANN_FIRST]);
@@ -1088,9 +1344,9 @@ static void gen_departement_reference(GenDep *g)
 			int num = j == 0 ? 1 + h % 40 : 60 + 47 * j + rnd(&r, 40);
 			snprintf(g->com_code[j], sizeof g->com_code[j], "%s%03d", dd->code, num);
 			snprintf(g->com_lib[j], sizeof g->com_lib[j], "%s",
-				 COMMUNE_NAMES[(h + 7 * j) % N_COMMUNE_NAMES]);
+			         COMMUNE_NAMES[(h + 7 * j) % N_COMMUNE_NAMES]);
 			snprintf(g->com_cp[j], sizeof g->com_cp[j], "%s%03d", dd->code,
-				 j == 0 ? 0 : 10 * rng_range(&r, 10, 99));
+			         j == 0 ? 0 : 10 * rng_range(&r, 10, 99));
 		}
 		g->com_id[j] = new_id(T_COM);
 		row_begin(T_COM);
@@ -1114,7 +1370,7 @@ static void gen_departement_reference(GenDep *g)
 		if (j == 1) {
 			char cedex[32];
 			snprintf(cedex, sizeof cedex, "%.3s%s", g->com_cp[j],
-				 strcmp(g->com_cp[j] + 3, "99") ? "99" : "98");
+			         strcmp(g->com_cp[j] + 3, "99") ? "99" : "98");
 			row_begin(T_CP);
 			f_int(new_id(T_CP));
 			f_str(g->com_code[j]);
@@ -1153,9 +1409,9 @@ static void gen_shared_administrations(void)
 	static const struct {
 		const char *code, *nom, *l1, *l2, *cp, *ville;
 	} S[2] = {
-		{ "DGALN-DHUP", "DGALN - Direction de l'habitat (DHUP)", "Tour Séquoia",
-		  "1 PLACE CARPEAUX", "92800", "PUTEAUX" },
-		{ "DELEG-NAT", NULL, NULL, NULL, "75007", "PARIS" },
+	        {"DGALN-DHUP", "DGALN - Direction de l'habitat (DHUP)", "Tour Séquoia",
+	         "1 PLACE CARPEAUX", "92800", "PUTEAUX"},
+	        {"DELEG-NAT", NULL, NULL, NULL, "75007", "PARIS"},
 	};
 	for (int i = 0; i < 2; i++) {
 		long long ega = new_id(T_EGA);
@@ -1182,20 +1438,28 @@ static void gen_shared_administrations(void)
 
 static int bailleur_kind(int b)
 {
-	static const int first[10] = { K_LONGCONTACTS, K_NORMAL, K_SAMESIREN,
-		K_SIREN_NULL, K_SIREN_EMPTY, K_SIREN_SPACES, K_PERSONNE, K_NOTHING,
-		K_ANAH, K_611 };
+	static const int first[10] = {K_LONGCONTACTS, K_NORMAL,       K_SAMESIREN, K_SIREN_NULL,
+	                              K_SIREN_EMPTY,  K_SIREN_SPACES, K_PERSONNE,  K_NOTHING,
+	                              K_ANAH,         K_611};
 	if (b < 10)
 		return first[b];
 	switch (b % 20) {
-	case 10: return K_ANAH;
-	case 13: return K_SAMESIREN;
-	case 15: return K_SIREN_NULL;
-	case 16: return K_SIREN_EMPTY;
-	case 17: return K_PERSONNE;
-	case 18: return K_NOTHING;
-	case 19: return K_611;
-	default: return K_NORMAL;
+	case 10:
+		return K_ANAH;
+	case 13:
+		return K_SAMESIREN;
+	case 15:
+		return K_SIREN_NULL;
+	case 16:
+		return K_SIREN_EMPTY;
+	case 17:
+		return K_PERSONNE;
+	case 18:
+		return K_NOTHING;
+	case 19:
+		return K_611;
+	default:
+		return K_NORMAL;
 	}
 }
 
@@ -1204,8 +1468,7 @@ static void siren_of(int b, char out[16])
 	snprintf(out, 16, "%09lld", 200000000LL + (long long)b * 7919LL % 700000000LL);
 }
 
-static void gen_contact(Rng *r, long long bid, const char *nom, const char *prenom,
-			int civ)
+static void gen_contact(Rng *r, long long bid, const char *nom, const char *prenom, int civ)
 {
 	row_begin(T_CONTACT);
 	f_int(new_id(T_CONTACT));
@@ -1220,9 +1483,9 @@ static void gen_contact(Rng *r, long long bid, const char *nom, const char *pren
 static void gen_bailleurs(int total_conventions)
 {
 	static const char *const ODD_NAMES[] = {
-		"  Les Résidences d'Armor & Cie (S.A.)  ",
-		"Association « Toit pour tous » – Hébergement",
-		"S.C.I. L'Étoile / Les Pêcheurs ; n° 12",
+	        "  Les Résidences d'Armor & Cie (S.A.)  ",
+	        "Association « Toit pour tous » – Hébergement",
+	        "S.C.I. L'Étoile / Les Pêcheurs ; n° 12",
 	};
 	nbail = total_conventions / 5;
 	if (nbail < 10)
@@ -1245,16 +1508,16 @@ static void gen_bailleurs(int total_conventions)
 			/* "de Évreux" -> "d'Évreux" */
 			const char *pre = BAILLEUR_PREFIX[rnd(&r, N_BAILLEUR_PREFIX)];
 			size_t pl = strlen(pre);
-			int elide = pl > 3 && strcmp(pre + pl - 3, " de") == 0
-				    && strchr("AEIOUÉ", city->name[0]) != NULL;
+			int elide = pl > 3 && strcmp(pre + pl - 3, " de") == 0 &&
+			            strchr("AEIOUÉ", city->name[0]) != NULL;
 			if (elide)
 				snprintf(rs, sizeof rs, "%.*sd'%s", (int)(pl - 2), pre, city->name);
 			else
 				snprintf(rs, sizeof rs, "%s %s", pre, city->name);
 		}
 		{
-			static const int HLM[] = { SNB_120, SNB_120, SNB_120, SNB_114, SNB_114,
-						   SNB_110, SNB_112, SNB_130, SNB_140, SNB_210 };
+			static const int HLM[] = {SNB_120, SNB_120, SNB_120, SNB_114, SNB_114,
+			                          SNB_110, SNB_112, SNB_130, SNB_140, SNB_210};
 			snb = chance(&r, 75) ? HLM[rnd(&r, 10)] : rnd(&r, SNB_611);
 		}
 		switch (kind) {
@@ -1294,7 +1557,7 @@ static void gen_bailleurs(int total_conventions)
 			break;
 		case K_NOTHING:
 			snprintf(rs, sizeof rs, "%s", ODD_NAMES[(b / 10) % 3]);
-			snb = 12;	/* 322 association */
+			snb = 12; /* 322 association */
 			break;
 		case K_ANAH:
 			snprintf(rs, sizeof rs, "ANAH");
@@ -1343,11 +1606,10 @@ static void gen_bailleurs(int total_conventions)
 		if (kind == K_LONGCONTACTS) {
 			for (int c = 0; c < 7; c++) {
 				char nom[128], prenom[64];
-				snprintf(nom, sizeof nom,
-					 "de La Tour d'Auvergne-Lauraguais %s-%s",
-					 NOMS[c % N_NOMS], NOMS[(c + 5) % N_NOMS]);
-				snprintf(prenom, sizeof prenom, "%s-%s",
-					 PRENOMS[c % N_PRENOMS], PRENOMS[(c + 3) % N_PRENOMS]);
+				snprintf(nom, sizeof nom, "de La Tour d'Auvergne-Lauraguais %s-%s",
+				         NOMS[c % N_NOMS], NOMS[(c + 5) % N_NOMS]);
+				snprintf(prenom, sizeof prenom, "%s-%s", PRENOMS[c % N_PRENOMS],
+				         PRENOMS[(c + 3) % N_PRENOMS]);
 				gen_contact(&r, bail_id[b], nom, prenom, c % 2);
 			}
 		} else if (kind != K_ANAH) {
@@ -1356,8 +1618,8 @@ static void gen_bailleurs(int total_conventions)
 				int p = rnd(&r, 100);
 				int civ = p < 45 ? 0 : p < 90 ? 1 : p < 97 ? -1 : 2;
 				const char *nom = NOMS[rnd(&r, N_NOMS)];
-				const char *prenom = chance(&r, 6) ? NULL
-						   : PRENOMS[rnd(&r, N_PRENOMS)];
+				const char *prenom =
+				        chance(&r, 6) ? NULL : PRENOMS[rnd(&r, N_PRENOMS)];
 				gen_contact(&r, bail_id[b], nom, prenom, civ);
 			}
 		}
@@ -1368,21 +1630,21 @@ static void gen_bailleurs(int total_conventions)
 /* Conventions: a plan (iterations, avenants, financement lines), then rows  */
 /* ------------------------------------------------------------------------ */
 
-#define MAXL 6		/* programme lines per CDG */
+#define MAXL 6 /* programme lines per CDG */
 #define MAXCDG 16
 #define MAXAV 6
 #define MAXSTEPS (MAXCDG + MAXAV)
 
 typedef struct {
-	int tf;		/* TF_* */
-	int com;	/* commune index in the département */
-	int owner;	/* bailleur pool index */
+	int tf;    /* TF_* */
+	int com;   /* commune index in the département */
+	int owner; /* bailleur pool index */
 } Line;
 
 typedef struct {
-	int av;		/* -1: non-avenant iteration, else avenant index */
-	int etat;	/* ECO_* */
-	int sig;	/* 0 none, 1 entité only, 2 préfet only, 3 both */
+	int av;   /* -1: non-avenant iteration, else avenant index */
+	int etat; /* ECO_* */
+	int sig;  /* 0 none, 1 entité only, 2 préfet only, 3 both */
 	int nl;
 	Line l[MAXL];
 	int step;
@@ -1391,15 +1653,15 @@ typedef struct {
 } PCdg;
 
 typedef struct {
-	int etat, sig;	/* état of its CDGs, signature of the avenant */
-	int step;	/* its own step when it has no CDG, else its first CDG's */
+	int etat, sig; /* état of its CDGs, signature of the avenant */
+	int step;      /* its own step when it has no CDG, else its first CDG's */
 	int ncdg;
 	int date;
 	long long id;
 } PAv;
 
 typedef struct {
-	int k;			/* scenario (i % 50), -1 for the bad row */
+	int k; /* scenario (i % 50), -1 for the bad row */
 	int ncdg;
 	PCdg c[MAXCDG];
 	int nav;
@@ -1408,19 +1670,19 @@ typedef struct {
 	int small_gap[MAXSTEPS];
 	int nbase;
 	Line base[MAXL];
-	int com, owner, gest;	/* gest: -1 none */
-	int nature;		/* NATURES index */
-	int nop;		/* NOP index (0..7), -1 NULL everywhere */
-	int derog;		/* 0 none, 1 ind 9999.99, 2 col 6.45, 3 bad, 4 small */
-	int spec_cdg;		/* CDG whose first programme gets k's special children */
+	int com, owner, gest; /* gest: -1 none */
+	int nature;           /* NATURES index */
+	int nop;              /* NOP index (0..7), -1 NULL everywhere */
+	int derog;            /* 0 none, 1 ind 9999.99, 2 col 6.45, 3 bad, 4 small */
+	int spec_cdg;         /* CDG whose first programme gets k's special children */
 	long long eg;
 	int noreg_null;
-	int res;		/* RESIDENCES index of its programmes */
+	int res; /* RESIDENCES index of its programmes */
 } Plan;
 
 static Line mkline(int tf, int com, int owner)
 {
-	Line l = { tf, com, owner };
+	Line l = {tf, com, owner};
 	return l;
 }
 
@@ -1486,8 +1748,15 @@ static int signed_sig(Rng *r)
 static int pick_nop(Rng *r)
 {
 	int x = rnd(r, 100);
-	return x < 55 ? 0 : x < 75 ? 2 : x < 83 ? 1 : x < 88 ? 4 : x < 92 ? 6
-	     : x < 95 ? 3 : x < 97 ? 5 : x < 98 ? 7 : -1;
+	return x < 55   ? 0
+	       : x < 75 ? 2
+	       : x < 83 ? 1
+	       : x < 88 ? 4
+	       : x < 92 ? 6
+	       : x < 95 ? 3
+	       : x < 97 ? 5
+	       : x < 98 ? 7
+	                : -1;
 }
 
 static void plan_random(Plan *p, Rng *r, GenDep *g)
@@ -1511,7 +1780,7 @@ static void plan_random(Plan *p, Rng *r, GenDep *g)
 	} else {
 		p->base[p->nbase++] = mkline(TF_22, p->com, p->owner);
 	}
-	if (chance(r, 10))	/* two lines of the same financement */
+	if (chance(r, 10)) /* two lines of the same financement */
 		p->base[p->nbase++] = p->base[0];
 	if (chance(r, 8))
 		p->nature = 1 + rnd(r, N_NATURES - 1);
@@ -1519,7 +1788,7 @@ static void plan_random(Plan *p, Rng *r, GenDep *g)
 		p->derog = 4;
 	(void)g;
 
-	if (chance(r, 10)) {	/* a renewal: an older non-avenant iteration */
+	if (chance(r, 10)) { /* a renewal: an older non-avenant iteration */
 		int etat_old = chance(r, 50) ? ECO_OPP : ECO_INS;
 		PCdg *old = plan_root(p, etat_old, signed_sig(r));
 		if (chance(r, 30))
@@ -1550,7 +1819,7 @@ static void plan_random(Plan *p, Rng *r, GenDep *g)
 		int own = chance(r, 86);
 		int ins = last && chance(r, 10);
 		PCdg *c = plan_avenant(p, own ? 1 : 0, ins ? ECO_INS : ECO_OPP,
-				       ins ? 0 : signed_sig(r));
+		                       ins ? 0 : signed_sig(r));
 		if (c && chance(r, 10))
 			add_line(c, mkline(TF_5, p->com, p->owner));
 	}
@@ -1577,7 +1846,7 @@ static void plan_convention(Plan *p, Rng *r, GenDep *g, int k, int i)
 	p->noreg_null = k == 34;
 	p->res = rnd(r, N_RESIDENCES);
 
-	if (k < 0) {	/* the bad row */
+	if (k < 0) { /* the bad row */
 		p->owner = 1;
 		p->com = 0;
 		p->eg = g->eg_id;
@@ -1642,8 +1911,10 @@ static void plan_convention(Plan *p, Rng *r, GenDep *g, int k, int i)
 		plan_avenant(p, 1, ECO_OPP, 3);
 		break;
 	case 8:
-		p->base[p->nbase++] = mkline(i % 150 < 50 ? TF_18 : i % 150 < 100 ? TF_22 : TF_93,
-					     p->com, p->owner);
+		p->base[p->nbase++] = mkline(i % 150 < 50    ? TF_18
+		                             : i % 150 < 100 ? TF_22
+		                                             : TF_93,
+		                             p->com, p->owner);
 		plan_root(p, ECO_OPP, 3);
 		plan_avenant(p, 1, ECO_OPP, 3);
 		break;
@@ -1688,8 +1959,13 @@ static void plan_convention(Plan *p, Rng *r, GenDep *g, int k, int i)
 	case 17:
 		plan_root(p, ECO_ANS, 3);
 		break;
-	case 18: case 19: case 20: case 21: case 22: case 23: {
-		static const int NOP_OF[6] = { 6, 4, 0, 1, 2, 3 };	/* 80 5 1 2 3 4 */
+	case 18:
+	case 19:
+	case 20:
+	case 21:
+	case 22:
+	case 23: {
+		static const int NOP_OF[6] = {6, 4, 0, 1, 2, 3}; /* 80 5 1 2 3 4 */
 		p->nature = k - 17;
 		p->nop = NOP_OF[k - 18];
 		if (k == 18)
@@ -1735,7 +2011,13 @@ static void plan_convention(Plan *p, Rng *r, GenDep *g, int k, int i)
 	case 32:
 		p->base[p->nbase++] = plus;
 		/* fall through */
-	case 30: case 31: case 33: case 34: case 35: case 36: case 37:
+	case 30:
+	case 31:
+	case 33:
+	case 34:
+	case 35:
+	case 36:
+	case 37:
 		if (k == 36) {
 			p->owner = 8;
 			p->gest = 0;
@@ -1765,13 +2047,19 @@ static void plan_convention(Plan *p, Rng *r, GenDep *g, int k, int i)
 static int pick_tlo(Rng *r)
 {
 	int x = rnd(r, 100);
-	return x < 3 ? TLO_ST1 : x < 13 ? TLO_T1 : x < 15 ? TLO_T1P : x < 18 ? TLO_T1B
-	     : x < 43 ? TLO_T2 : x < 73 ? TLO_T3 : x < 90 ? TLO_T4 : x < 97 ? TLO_T5
-	     : TLO_T6;
+	return x < 3    ? TLO_ST1
+	       : x < 13 ? TLO_T1
+	       : x < 15 ? TLO_T1P
+	       : x < 18 ? TLO_T1B
+	       : x < 43 ? TLO_T2
+	       : x < 73 ? TLO_T3
+	       : x < 90 ? TLO_T4
+	       : x < 97 ? TLO_T5
+	                : TLO_T6;
 }
 
-static const int SURF_LO[N_TLO] = { 18, 25, 28, 30, 42, 58, 72, 88, 105 };
-static const int SURF_HI[N_TLO] = { 28, 35, 36, 40, 55, 75, 90, 110, 140 };
+static const int SURF_LO[N_TLO] = {18, 25, 28, 30, 42, 58, 72, 88, 105};
+static const int SURF_HI[N_TLO] = {28, 35, 36, 40, 55, 75, 90, 110, 140};
 
 /* a random plafond de loyer in euros per m2 with 6 decimals, or NULL */
 static void f_plafond(Rng *r, int pct)
@@ -1804,7 +2092,7 @@ static void gen_annexe(Rng *r, long long plid, int tan, int nombre, int day)
 }
 
 static void gen_cadastre(long long plid, const char *section, const char *parcelle,
-			 const char *superficie)
+                         const char *superficie)
 {
 	row_begin(T_IC);
 	f_int(new_id(T_IC));
@@ -1836,15 +2124,15 @@ static void gen_itl(long long plid, int tlo, int ind, int col)
 
 /* programme-logement line j of CDG ci, with its children */
 static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
-			  const char *depcode)
+                          const char *depcode)
 {
 	const PCdg *c = &p->c[ci];
 	const Line *ln = &c->l[j];
-	int spec = ci == p->spec_cdg ? p->k : -1;	/* special programme(s) */
+	int spec = ci == p->spec_cdg ? p->k : -1; /* special programme(s) */
 	int first = spec >= 0 && j == 0;
 	long long plid = new_id(T_PL);
 	int n = spec == 32 ? 8 : rng_range(r, 2, 8);
-	int mode;	/* 0 collective, 1 individual, 2 mixed */
+	int mode; /* 0 collective, 1 individual, 2 mixed */
 	if (p->derog == 1 || p->derog == 3)
 		mode = 1;
 	else if (p->derog == 2)
@@ -1859,7 +2147,7 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 	int nind = 0, ncol = 0;
 	int counts[N_TLO][2];
 	memset(counts, 0, sizeof counts);
-	int rate = rng_range(r, 450, 900);	/* cents per m2 */
+	int rate = rng_range(r, 450, 900); /* cents per m2 */
 	for (int li = 0; li < n; li++) {
 		int t = spec == 32 ? (j + li) % N_TLO : pick_tlo(r);
 		int ind = mode == 1 || (mode == 2 && li < n / 2);
@@ -1877,8 +2165,8 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 		s_util += util;
 		if (corr > 0)
 			s_corr += corr;
-		static const char *const BAT[] = { "A", "B", "C", "1", "2", "D" };
-		static const char *const ETAGE[] = { "RDC", "1", "2", "3", "4", "5", "SS" };
+		static const char *const BAT[] = {"A", "B", "C", "1", "2", "D"};
+		static const char *const ETAGE[] = {"RDC", "1", "2", "3", "4", "5", "SS"};
 		int sp1 = first && p->k == 32 && li == 0;
 		int sp2 = first && p->k == 32 && li == 1;
 
@@ -1918,7 +2206,7 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 		else
 			f_fix(rng_range(r, 8000, 12000), 4);
 		/* montantloyer */
-		long long mill = util * rate / 10;	/* thousandths of euro */
+		long long mill = util * rate / 10; /* thousandths of euro */
 		if (sp1)
 			f_num("312.455");
 		else if (sp2)
@@ -2085,17 +2373,25 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 
 	/* annexes */
 	if (p->k == 18) {
-		static const int FIX[6][2] = { { 2, 12 }, { 2, 3 }, { 1, 1 }, { 7, 1 }, { 5, 1 }, { 8, 2 } };
+		static const int FIX[6][2] = {{2, 12}, {2, 3}, {1, 1}, {7, 1}, {5, 1}, {8, 2}};
 		for (int a = 0; a < 6; a++)
 			gen_annexe(r, plid, FIX[a][0], FIX[a][1], c->date);
 	} else if (chance(r, 55)) {
 		int nx = rng_range(r, 1, 3);
 		for (int a = 0; a < nx; a++) {
 			int x = rnd(r, 100);
-			int tan = x < 30 ? 2 : x < 45 ? 1 : x < 65 ? 7 : x < 75 ? 5 : x < 85 ? 8
-				: x < 90 ? 3 : x < 93 ? 4 : x < 95 ? 6 : 9;
+			int tan = x < 30   ? 2
+			          : x < 45 ? 1
+			          : x < 65 ? 7
+			          : x < 75 ? 5
+			          : x < 85 ? 8
+			          : x < 90 ? 3
+			          : x < 93 ? 4
+			          : x < 95 ? 6
+			                   : 9;
 			int nombre = tan == 1 || tan == 2 || tan == 8 ? rng_range(r, 1, n)
-				   : chance(r, 50) ? 1 : -1;
+			             : chance(r, 50)                  ? 1
+			                                              : -1;
 			gen_annexe(r, plid, tan, nombre, c->date);
 		}
 	}
@@ -2107,7 +2403,8 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 		gen_cadastre(plid, "B", "AB", "25000");
 		gen_cadastre(plid, "ZC", "00", "1234.56");
 	} else {
-		static const char *const SECTIONS[] = { "AB", "AK", "ZC", "C", "B", "0A", "YA", "BH" };
+		static const char *const SECTIONS[] = {"AB", "AK", "ZC", "C",
+		                                       "B",  "0A", "YA", "BH"};
 		int x = rnd(r, 100);
 		int nc = x < 40 ? 0 : x < 85 ? 1 : 2;
 		const char *sec = SECTIONS[rnd(r, 8)];
@@ -2151,8 +2448,8 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 	}
 }
 
-static void gen_pj(long long capl, const char *fichier, const char *desc, int day,
-		   int tpj, long long eg)
+static void gen_pj(long long capl, const char *fichier, const char *desc, int day, int tpj,
+                   long long eg)
 {
 	row_begin(T_PJ);
 	f_int(new_id(T_PJ));
@@ -2169,11 +2466,9 @@ static void gen_pj(long long capl, const char *fichier, const char *desc, int da
 static void gen_event(Rng *r, long long capl, int tev, int day)
 {
 	static const char *const DESC[] = {
-		"Dépôt du dossier par le bailleur",
-		"Envoi en préfecture pour signature",
-		"Retour signé\nà classer",
-		"Relance du bailleur (courrier du 12/03)",
-		"Publication au SPF\tvolume 2000 P",
+	        "Dépôt du dossier par le bailleur",  "Envoi en préfecture pour signature",
+	        "Retour signé\nà classer",           "Relance du bailleur (courrier du 12/03)",
+	        "Publication au SPF\tvolume 2000 P",
 	};
 	row_begin(T_EV);
 	f_int(new_id(T_EV));
@@ -2200,8 +2495,8 @@ static void gen_convention(GenDep *g, int i)
 	int off[MAXSTEPS];
 	off[0] = 0;
 	for (int s = 1; s < p->nsteps; s++)
-		off[s] = off[s - 1] + (p->small_gap[s] ? rng_range(&r, 20, 120)
-						       : rng_range(&r, 150, 1100));
+		off[s] = off[s - 1] +
+		         (p->small_gap[s] ? rng_range(&r, 20, 120) : rng_range(&r, 150, 1100));
 	int span = off[p->nsteps - 1];
 	int lo = DAY_MIN + 60, room = DAY_MAX - 200 - span - lo;
 	int start = lo + rnd(&r, room > 1 ? room : 1);
@@ -2232,8 +2527,7 @@ static void gen_convention(GenDep *g, int i)
 		int cat = rng_range(&r, 1, 4);
 		int n1 = rng_range(&r, 60, 99);
 		int n2 = rng_range(&r, 1000, 9999);
-		f_strf("%s %d %04d-%02d %d-%d %04d", dep, cat, y, m, n1, n2,
-		       i < 0 ? 9999 : i + 1);
+		f_strf("%s %d %04d-%02d %d-%d %04d", dep, cat, y, m, n1, n2, i < 0 ? 9999 : i + 1);
 	}
 	if (i < 0) {
 		f_str("BAD");
@@ -2243,8 +2537,7 @@ static void gen_convention(GenDep *g, int i)
 		f_strf("GEN %s #%04d", dep, i);
 	}
 	f_date(depot);
-	f_date(chance(&r, 10) ? NODATE
-	       : clamp_day((depot != NODATE ? depot : d0) + rnd(&r, 400)));
+	f_date(chance(&r, 10) ? NODATE : clamp_day((depot != NODATE ? depot : d0) + rnd(&r, 400)));
 	f_date(chance(&r, 10) ? NODATE : clamp_day(dlast + rnd(&r, 700)));
 	{
 		int x = rnd(&r, 100);
@@ -2271,7 +2564,8 @@ static void gen_convention(GenDep *g, int i)
 			if (x < 30)
 				f_null();
 			else if (x < 80)
-				f_strf("Avenant n°%d portant sur des travaux de réhabilitation", a + 1);
+				f_strf("Avenant n°%d portant sur des travaux de réhabilitation",
+				       a + 1);
 			else
 				f_strf("Avenant %d :\nchangement de bailleur \"%s\"", a + 1,
 				       RESIDENCES[p->res]);
@@ -2300,7 +2594,8 @@ static void gen_convention(GenDep *g, int i)
 		int sigp = c->sig & 2 ? clamp_day(c->date + rnd(&r, 60)) : NODATE;
 		f_date(sigp);
 		f_date(c->etat == ECO_RES || c->etat == ECO_DEN
-		       ? clamp_day(c->date + rng_range(&r, 200, 3000)) : NODATE);
+		               ? clamp_day(c->date + rng_range(&r, 200, 3000))
+		               : NODATE);
 		if (c->etat == ECO_OPP && sigp != NODATE && chance(&r, 60)) {
 			int pub = clamp_day(sigp + rng_range(&r, 60, 400));
 			f_date(pub);
@@ -2330,8 +2625,8 @@ static void gen_convention(GenDep *g, int i)
 	/* pièces jointes */
 	char name[64], desc[256];
 	snprintf(desc, sizeof desc,
-		 "Convention issue du cd de numérisation\nConvention portant sur %s à %s",
-		 RESIDENCES[p->res], g->com_lib[p->com]);
+	         "Convention issue du cd de numérisation\nConvention portant sur %s à %s",
+	         RESIDENCES[p->res], g->com_lib[p->com]);
 	if (k == 30) {
 		gen_pj(capl, "CV.pdf", desc, d0, 1, p->eg);
 		gen_pj(capl, "README", "Fichier sans extension", d0, 6, p->eg);
@@ -2353,9 +2648,11 @@ static void gen_convention(GenDep *g, int i)
 					snprintf(name, sizeof name, "avenant_%d.pdf", a + 1);
 				else
 					snprintf(name, sizeof name, "Conv%d-Av%d.pdf",
-						 i < 0 ? 0 : i + 1, a + 1);
-				const char *dsc = chance(&r, 50) ? NULL : "Avenant signé\npublié au SPF";
-				gen_pj(capl, name, dsc, clamp_day(p->a[a].date + rnd(&r, 60)), 4, p->eg);
+					         i < 0 ? 0 : i + 1, a + 1);
+				const char *dsc =
+				        chance(&r, 50) ? NULL : "Avenant signé\npublié au SPF";
+				gen_pj(capl, name, dsc, clamp_day(p->a[a].date + rnd(&r, 60)), 4,
+				       p->eg);
 			}
 		if (chance(&r, 15))
 			gen_pj(capl, "scan.PDF", NULL, clamp_day(d0 + rnd(&r, 900)), 3, p->eg);
@@ -2371,12 +2668,12 @@ static void gen_convention(GenDep *g, int i)
 
 	/* évènements (TEV offsets: 0..23 = codes 1..21, 25, 26, 36; 24 '99'; 25 '01') */
 	if (k == 35) {
-		static const int FIX[7] = { 0, 3, 23, 24, 25, 10, 2 };
+		static const int FIX[7] = {0, 3, 23, 24, 25, 10, 2};
 		for (int e = 0; e < 7; e++)
 			gen_event(&r, capl, FIX[e], e == 1 ? NODATE : clamp_day(d0 + 10 * e));
 	} else {
-		static const int NORMAL[] = { 0, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16,
-					      17, 18, 19, 20, 22, 23 };
+		static const int NORMAL[] = {0,  3,  4,  5,  6,  7,  8,  9,  11, 12,
+		                             13, 14, 15, 16, 17, 18, 19, 20, 22, 23};
 		int x = rnd(&r, 100);
 		int ne = x < 35 ? 0 : x < 60 ? 1 : x < 80 ? 2 : x < 92 ? 3 : 4;
 		for (int e = 0; e < ne; e++) {
@@ -2384,14 +2681,16 @@ static void gen_convention(GenDep *g, int i)
 			if (y < 3)
 				tev = 24 + rnd(&r, 2);
 			else if (y < 12) {
-				static const int SYS[3] = { 1, 10, 21 };
+				static const int SYS[3] = {1, 10, 21};
 				tev = SYS[rnd(&r, 3)];
 			} else if (y < 15)
 				tev = 2;
 			else
 				tev = NORMAL[rnd(&r, (int)(sizeof NORMAL / sizeof NORMAL[0]))];
-			int day = chance(&r, 5) ? NODATE
-				: clamp_day(d0 + rnd(&r, DAY_MAX - d0 > 0 ? DAY_MAX - d0 : 1));
+			int day = chance(&r, 5)
+			                  ? NODATE
+			                  : clamp_day(d0 +
+			                              rnd(&r, DAY_MAX - d0 > 0 ? DAY_MAX - d0 : 1));
 			gen_event(&r, capl, tev, day);
 		}
 	}
@@ -2415,7 +2714,8 @@ static void usage(FILE *f)
 	      "  --with-bad-rows   add, in the first département, one convention whose\n"
 	      "                    montantplafondloyerindinitial (12345.5) does not fit APiLos\n"
 	      "  --help            this help\n"
-	      "Same arguments, same output (byte for byte).\n", f);
+	      "Same arguments, same output (byte for byte).\n",
+	      f);
 }
 
 static void bad_usage(const char *fmt, const char *arg)
@@ -2454,7 +2754,8 @@ static void parse_departements(const char *list)
 		int d = find_dep(s);
 		if (d < 0)
 			bad_usage("--departements: unknown département code '%s' (codes are "
-				  "01..19, 2A, 2B, 21..95, 971..974, 976, written exactly)", s);
+			          "01..19, 2A, 2B, 21..95, 971..974, 976, written exactly)",
+			          s);
 		for (int i = 0; i < ngdeps; i++)
 			if (gdeps[i].def == d)
 				bad_usage("--departements: '%s' is listed twice", s);
@@ -2486,14 +2787,14 @@ static int is_opt(const char *arg, const char *name)
 static void check_tables(void)
 {
 	/* the VPS_* offsets must match the VPS table */
-	if (strcmp(VPS[VPS_TPJ].subtype, "TPJ") || strcmp(VPS[VPS_TAN].subtype, "TAN")
-	    || strcmp(VPS[VPS_TLO].code, "ST1") || strcmp(VPS[VPS_NOP].subtype, "NOP")
-	    || strcmp(VPS[VPS_CIV].subtype, "CIV") || strcmp(VPS[VPS_TEV].code, "1")
-	    || strcmp(VPS[VPS_TEV + 23].code, "36") || strcmp(VPS[VPS_TEV + 24].code, "99")
-	    || N_TEV != 26 || strcmp(VPS[VPS_NOP + 6].code, "80")
-	    || strcmp(SNBS[SNB_611].code, "611") || strcmp(SNBS[SNB_999].code, "999")
-	    || strcmp(SNBS[SNB_312].code, "312") || strcmp(SNBS[12].code, "322")
-	    || strcmp(VPS[ECO_ANI].code, "ANI") || N_DEPS != 101)
+	if (strcmp(VPS[VPS_TPJ].subtype, "TPJ") || strcmp(VPS[VPS_TAN].subtype, "TAN") ||
+	    strcmp(VPS[VPS_TLO].code, "ST1") || strcmp(VPS[VPS_NOP].subtype, "NOP") ||
+	    strcmp(VPS[VPS_CIV].subtype, "CIV") || strcmp(VPS[VPS_TEV].code, "1") ||
+	    strcmp(VPS[VPS_TEV + 23].code, "36") || strcmp(VPS[VPS_TEV + 24].code, "99") ||
+	    N_TEV != 26 || strcmp(VPS[VPS_NOP + 6].code, "80") ||
+	    strcmp(SNBS[SNB_611].code, "611") || strcmp(SNBS[SNB_999].code, "999") ||
+	    strcmp(SNBS[SNB_312].code, "312") || strcmp(SNBS[12].code, "322") ||
+	    strcmp(VPS[ECO_ANI].code, "ANI") || N_DEPS != 101)
 		die("internal error: reference tables out of step");
 }
 

@@ -41,9 +41,10 @@ typedef struct entity_def {
 	int n_fks;
 	const col_rule *rules; /* NULL-terminated by column == NULL, or NULL */
 	bool auto_times;       /* cree_le/mis_a_jour_le: auto_now on insert */
-	const char *const *insert_only; /* pre_save signal columns --update keeps, NULL-terminated */
-	bool has_identity;     /* bailleur (siren, siret), administration (code) */
-	bool keep_map;         /* remember key -> id: children need it */
+	const char *const
+	        *insert_only; /* pre_save signal columns --update keeps, NULL-terminated */
+	bool has_identity;    /* bailleur (siren, siret), administration (code) */
+	bool keep_map;        /* remember key -> id: children need it */
 } entity_def;
 
 /* entity_def_of returns the definition of an entity class. */

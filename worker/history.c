@@ -57,7 +57,8 @@ bool history_load(pgconn *src, const char *departement, history *h)
 	}
 	for (size_t i = 0; i < h->n; i++) {
 		if (h->rows[i].n_cdg > 1)
-			log_warn("convention %s: avenant %s has %d CDG rows, the latest is used (B33)",
+			log_warn("convention %s: avenant %s has %d CDG rows, the latest is used "
+			         "(B33)",
 			         h->rows[i].id, h->rows[i].avenant_id, h->rows[i].n_cdg);
 	}
 	return true;

@@ -13,17 +13,17 @@
 #include "pgsql.h"
 
 typedef struct hrow {
-	char *id;            /* <capl>:<financement>:<numero> */
-	char *capl;          /* decimal ids, as text: they only go back into SQL */
+	char *id;   /* <capl>:<financement>:<numero> */
+	char *capl; /* decimal ids, as text: they only go back into SQL */
 	char *cdg;
-	char *avenant_id;    /* NULL for the root */
+	char *avenant_id; /* NULL for the root */
 	char *fin;
 	char *numero;
 	bool has_parent;     /* the row <capl>:<fin>:0 exists (Step E) */
 	char *programme_ids; /* "id,id,..." of the (CDG, financement) pair */
 	char *pl1;
-	int n_cdg;           /* CDG rows of the avenant (> 1: decision B33) */
-	bool todo;           /* to import (or rewrite with --update) */
+	int n_cdg; /* CDG rows of the avenant (> 1: decision B33) */
+	bool todo; /* to import (or rewrite with --update) */
 } hrow;
 
 typedef struct history {

@@ -71,8 +71,15 @@ static bool is_done(import_ctx *ctx, entity e, const char *key)
 static void history_input(input *in, hrow *r)
 {
 	static char t[] = "t", f[] = "f";
-	char *values[] = {r->id,     r->capl,          r->cdg,        r->avenant_id, r->fin,
-	                  r->numero, r->has_parent ? t : f, r->programme_ids, r->pl1};
+	char *values[] = {r->id,
+	                  r->capl,
+	                  r->cdg,
+	                  r->avenant_id,
+	                  r->fin,
+	                  r->numero,
+	                  r->has_parent ? t : f,
+	                  r->programme_ids,
+	                  r->pl1};
 
 	input_add(in, values);
 }
@@ -93,10 +100,11 @@ static bool select_conventions(import_ctx *ctx, history *h)
 		abort();
 	for (size_t i = 0; i < h->n; i++)
 		keys[i] = h->rows[i].id;
-	bool ok = refs_lookup(ctx->dst, entity_model(ENT_CONVENTION), "conventions_convention", keys,
-	                      h->n, refs);
+	bool ok = refs_lookup(ctx->dst, entity_model(ENT_CONVENTION), "conventions_convention",
+	                      keys, h->n, refs);
 	for (size_t i = 0; ok && i < h->n; i++) {
-		h->rows[i].todo = refs[i].state == REF_NONE || (ctx->update && refs[i].state == REF_LIVE);
+		h->rows[i].todo =
+		        refs[i].state == REF_NONE || (ctx->update && refs[i].state == REF_LIVE);
 		if (refs[i].state == REF_DANGLING)
 			dead[n_dead++] = keys[i];
 	}
@@ -175,8 +183,8 @@ static bool select_programmes(import_ctx *ctx, prog *progs, size_t n)
 		abort();
 	for (size_t i = 0; i < n; i++)
 		keys[i] = progs[i].key;
-	bool ok = refs_lookup(ctx->dst, entity_model(ENT_PROGRAMME), "programmes_programme", keys, n,
-	                      refs);
+	bool ok = refs_lookup(ctx->dst, entity_model(ENT_PROGRAMME), "programmes_programme", keys,
+	                      n, refs);
 	for (size_t i = 0; ok && i < n; i++)
 		progs[i].todo = refs[i].state == REF_NONE || refs[i].state == REF_DANGLING ||
 		                (ctx->update && refs[i].state == REF_LIVE);
@@ -213,8 +221,9 @@ static bool import_programmes(import_ctx *ctx, prog *progs, size_t n)
 	input_init(&in, 7, n);
 	for (size_t i = 0; i < n; i++) {
 		hrow *hs = progs[i].hs;
-		char *values[] = {progs[i].key, hs->capl, hs->numero, hs->fin,
-		                  hs->cdg,      hs->pl1,  hs->has_parent ? t : f};
+		char *values[] = {
+		        progs[i].key,          hs->capl, hs->numero, hs->fin, hs->cdg, hs->pl1,
+		        hs->has_parent ? t : f};
 		if (progs[i].todo)
 			input_add(&in, values);
 	}
@@ -305,7 +314,8 @@ static int32_t parent_id(import_ctx *ctx, const hrow *r)
 	return id;
 }
 
-/* link_avenants adds the avenant type 'commentaires' to every convention written with a parent (§2.5.12). */
+/* link_avenants adds the avenant type 'commentaires' to every convention written with a parent
+ * (§2.5.12). */
 static bool link_avenants(import_ctx *ctx, history *h)
 {
 	int32_t *ids = calloc(h->n + 1, sizeof(int32_t));
@@ -347,8 +357,8 @@ static bool link_avenants(import_ctx *ctx, history *h)
 static bool check_avenant_type(import_ctx *ctx)
 {
 	PGresult *res = pg_exec(ctx->dst, "avenant type",
-	                        "SELECT id FROM conventions_avenanttype WHERE nom = 'commentaires'", 0,
-	                        NULL);
+	                        "SELECT id FROM conventions_avenanttype WHERE nom = 'commentaires'",
+	                        0, NULL);
 	bool ok = res && PQntuples(res) == 1;
 
 	if (res && !ok)

@@ -16,15 +16,15 @@ typedef struct import_ctx import_ctx;
 typedef void (*progress_fn)(import_ctx *ctx, entity current);
 
 struct import_ctx {
-	pgconn *src; /* Ecoloweb, REPEATABLE READ READ ONLY */
-	pgconn *dst; /* APiLos, inside the département's transaction */
-	pgconn *side;  /* APiLos, short committed transactions for shared entities, or NULL */
-	void *redis;   /* redis_client for the reference locks, or NULL (one worker, dry run) */
+	pgconn *src;  /* Ecoloweb, REPEATABLE READ READ ONLY */
+	pgconn *dst;  /* APiLos, inside the département's transaction */
+	pgconn *side; /* APiLos, short committed transactions for shared entities, or NULL */
+	void *redis;  /* redis_client for the reference locks, or NULL (one worker, dry run) */
 	const char *departement;
 	const char *run_date; /* importe_le */
 	bool update;
 	bool dry_run;
-	char now[64]; /* insertion time: the transaction's now(), as text */
+	char now[64];           /* insertion time: the transaction's now(), as text */
 	keymap ids[ENT_COUNT];  /* Ecolo key -> APiLos id (REF_NULL: no row) */
 	keymap done[ENT_COUNT]; /* keys created or rewritten by this run */
 	keymap identity[3];     /* values of identity columns created by this run */

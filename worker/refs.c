@@ -156,8 +156,8 @@ static ref_info ref_from_row(const PGresult *res, int row)
 	return info;
 }
 
-bool refs_lookup(pgconn *pg, const char *apilos_model, const char *table, char *const *keys, size_t n,
-                 ref_info *out)
+bool refs_lookup(pgconn *pg, const char *apilos_model, const char *table, char *const *keys,
+                 size_t n, ref_info *out)
 {
 	memset(out, 0, n * sizeof(*out));
 	if (n == 0)
@@ -203,18 +203,20 @@ bool refs_mark_deleted(pgconn *pg, const char *apilos_model, char *const *keys, 
 	return ok;
 }
 
-bool refs_repoint(pgconn *pg, const char *apilos_model, char *const *keys, const int32_t *ids, size_t n)
+bool refs_repoint(pgconn *pg, const char *apilos_model, char *const *keys, const int32_t *ids,
+                  size_t n)
 {
 	if (n == 0)
 		return true;
 	char *karray = sql_text_array(keys, n);
 	char *iarray = sql_int_array(ids, n);
 	const char *params[] = {apilos_model, karray, iarray};
-	bool ok = pg_exec_ok(pg, "repoint references",
-	                     "UPDATE ecoloweb_ecoloreference r SET apilos_id = x.id, est_supprime = false\n"
-	                     "FROM unnest($2::text[], $3::int[]) AS x(key, id)\n"
-	                     "WHERE r.apilos_model = $1 AND r.ecolo_id = x.key",
-	                     3, params);
+	bool ok = pg_exec_ok(
+	        pg, "repoint references",
+	        "UPDATE ecoloweb_ecoloreference r SET apilos_id = x.id, est_supprime = false\n"
+	        "FROM unnest($2::text[], $3::int[]) AS x(key, id)\n"
+	        "WHERE r.apilos_model = $1 AND r.ecolo_id = x.key",
+	        3, params);
 
 	free(karray);
 	free(iarray);

@@ -30,10 +30,10 @@ void keymap_put(keymap *m, const char *key, int32_t id);
 
 /* The state of one Ecolo key's reference in APiLos. */
 typedef enum ref_state {
-	REF_NONE = 0, /* never imported */
-	REF_LIVE,     /* imported, the APiLos row exists */
+	REF_NONE = 0,  /* never imported */
+	REF_LIVE,      /* imported, the APiLos row exists */
 	REF_TOMBSTONE, /* est_supprime: do not import again */
-	REF_DANGLING  /* imported, but the APiLos row was deleted */
+	REF_DANGLING   /* imported, but the APiLos row was deleted */
 } ref_state;
 
 typedef struct ref_info {
@@ -46,14 +46,15 @@ typedef struct ref_info {
  * their target row still exists in table. out[i] receives the state of
  * keys[i]. One query. False on a database error (logged).
  */
-bool refs_lookup(pgconn *pg, const char *apilos_model, const char *table, char *const *keys, size_t n,
-                 ref_info *out);
+bool refs_lookup(pgconn *pg, const char *apilos_model, const char *table, char *const *keys,
+                 size_t n, ref_info *out);
 
 /* refs_mark_deleted sets est_supprime on the references of keys (dangling rows). */
 bool refs_mark_deleted(pgconn *pg, const char *apilos_model, char *const *keys, size_t n);
 
 /* refs_repoint rewrites references (B11): apilos_id = ids[i], est_supprime = false. */
-bool refs_repoint(pgconn *pg, const char *apilos_model, char *const *keys, const int32_t *ids, size_t n);
+bool refs_repoint(pgconn *pg, const char *apilos_model, char *const *keys, const int32_t *ids,
+                  size_t n);
 
 /*
  * sql_text_array / sql_int_array build a PostgreSQL array literal of n

@@ -130,12 +130,12 @@ static bool setup_source(pgconn *src)
 static bool settings_target(pgconn *dst)
 {
 	return pg_exec_ok(dst, "target session settings",
-	                "SELECT set_config('TimeZone', 'UTC', false), "
-	                "set_config('DateStyle', 'ISO, YMD', false), "
-	                "set_config('lock_timeout', '60s', false), "
-	                "set_config('statement_timeout', '1h', false), "
-	                "set_config('idle_in_transaction_session_timeout', '0', false)",
-	                0, NULL);
+	                  "SELECT set_config('TimeZone', 'UTC', false), "
+	                  "set_config('DateStyle', 'ISO, YMD', false), "
+	                  "set_config('lock_timeout', '60s', false), "
+	                  "set_config('statement_timeout', '1h', false), "
+	                  "set_config('idle_in_transaction_session_timeout', '0', false)",
+	                  0, NULL);
 }
 
 /* setup_target opens the département's transaction and reads its insertion time. */
@@ -288,7 +288,8 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 	return true;
 }
 
-/* run_import connects, imports and ends the transactions; the connections are closed by the caller. */
+/* run_import connects, imports and ends the transactions; the connections are closed by the caller.
+ */
 static done_status run_import(const worker_args *args, import_ctx *ctx, int control_fd,
                               pgconn *side, redis_client *rc)
 {
@@ -296,8 +297,8 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 
 	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", args->departement);
 	if (!pg_connect(ctx->src, args->cfg->source_conninfo, "SOURCE", app)) {
-		log_error("cannot connect to the Ecoloweb database (%s): %s", args->cfg->source_safe,
-		          ctx->src->errmsg);
+		log_error("cannot connect to the Ecoloweb database (%s): %s",
+		          args->cfg->source_safe, ctx->src->errmsg);
 		return DONE_FAILED;
 	}
 	if (!pg_connect(ctx->dst, args->cfg->target_conninfo, "TARGET", app)) {
@@ -349,9 +350,12 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	if (st == DONE_FAILED) {
 		const char *state = dst.sqlstate[0] ? dst.sqlstate : src.sqlstate;
 		if (ctx.mapping_errors > 0)
-			send_error("", "%s", "rows that cannot be mapped: nothing of this département written");
+			send_error(
+			        "", "%s",
+			        "rows that cannot be mapped: nothing of this département written");
 		else
-			send_error(state, "%s", "import failed: nothing of this département written");
+			send_error(state, "%s",
+			           "import failed: nothing of this département written");
 	}
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)

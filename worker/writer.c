@@ -52,15 +52,15 @@ typedef struct writer {
 typedef struct identity_rule {
 	const char *field;
 	const char *column;
-	int slot; /* index in ctx->identity */
+	int slot;            /* index in ctx->identity */
 	const char *warning; /* logged when this rule matches, or NULL */
 } identity_rule;
 
 static const identity_rule bailleur_identity[] = {
-	{"_identity_siren", "siren", 0, NULL},
-	{"siret", "siret", 1, "no SIREN match, reusing the bailleur with the same siret (B9)"},
-	{"siren", "siren", 0, "reusing the bailleur with the same derived siren"},
-	{NULL, NULL, 0, NULL}};
+        {"_identity_siren", "siren", 0, NULL},
+        {"siret", "siret", 1, "no SIREN match, reusing the bailleur with the same siret (B9)"},
+        {"siren", "siren", 0, "reusing the bailleur with the same derived siren"},
+        {NULL, NULL, 0, NULL}};
 static const identity_rule administration_identity[] = {{"code", "code", 2, NULL},
                                                         {NULL, NULL, 0, NULL}};
 
@@ -147,7 +147,8 @@ static bool transform_value(writer *w, const char *column, const char *in, char 
 		if (in == NULL)
 			break;
 		if (!py_round2_text(in, buf, sizeof(buf)) || strlen(buf) > 13) {
-			snprintf(why, whylen, "%s: value %s does not fit numeric(12,2)", column, in);
+			snprintf(why, whylen, "%s: value %s does not fit numeric(12,2)", column,
+			         in);
 			return false;
 		}
 		*out = strdup(buf);
@@ -329,7 +330,7 @@ static bool identity_fetch(writer *w, const identity_rule *rule, int field, keym
 static bool identity_match(writer *w)
 {
 	const identity_rule *rules =
-		w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
+	        w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
 	import_ctx *ctx = w->ctx;
 
 	for (const identity_rule *rule = rules; rule->field; rule++) {
@@ -347,7 +348,8 @@ static bool identity_match(writer *w)
 
 			if (r->act != A_CREATE || !v || !*v)
 				continue;
-			if (keymap_get(&found, v, &id) || keymap_get(&ctx->identity[rule->slot], v, &id)) {
+			if (keymap_get(&found, v, &id) ||
+			    keymap_get(&ctx->identity[rule->slot], v, &id)) {
 				r->act = A_MATCH;
 				r->id = id;
 				if (rule->warning)
@@ -367,7 +369,7 @@ static bool identity_match(writer *w)
 static void dedupe_identity(writer *w)
 {
 	const identity_rule *rules =
-		w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
+	        w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
 
 	for (size_t i = 0; i < w->n; i++) {
 		wrow *r = &w->rows[i];
@@ -410,7 +412,8 @@ static bool preload_parents(writer *w)
 				missing[n++] = (char *)k;
 		}
 		ref_info *refs = calloc(n ? n : 1, sizeof(ref_info));
-		bool ok = refs_lookup(ctx->dst, entity_model(fk->target), target->table, missing, n, refs);
+		bool ok = refs_lookup(ctx->dst, entity_model(fk->target), target->table, missing, n,
+		                      refs);
 		for (size_t i = 0; ok && i < n; i++)
 			keymap_put(&ctx->ids[fk->target], missing[i],
 			           refs[i].state == REF_LIVE ? refs[i].apilos_id : REF_NULL);
@@ -444,7 +447,8 @@ static void resolve_fks(writer *w)
 				id = REF_NULL;
 			r->fk_ids[f] = id;
 			if (id == REF_NULL && fk->required) {
-				log_error("%s %s skipped: its %s %s has no APiLos row (reference deleted)",
+				log_error("%s %s skipped: its %s %s has no APiLos row (reference "
+				          "deleted)",
 				          entity_name(w->def->ent), r->values[w->lay.key],
 				          entity_name(fk->target), k ? k : "(none)");
 				r->act = A_NULL;
@@ -618,8 +622,10 @@ static void update_row(writer *w, const wrow *r, strbuf *data)
 			sb_copy_field(data, r->values[c], false);
 	}
 	if (w->def->auto_times) {
-		sb_copy_field(data, w->lay.q_cree >= 0 ? r->values[w->lay.q_cree] : w->ctx->now, false);
-		sb_copy_field(data, w->lay.q_maj >= 0 ? r->values[w->lay.q_maj] : w->ctx->now, false);
+		sb_copy_field(data, w->lay.q_cree >= 0 ? r->values[w->lay.q_cree] : w->ctx->now,
+		              false);
+		sb_copy_field(data, w->lay.q_maj >= 0 ? r->values[w->lay.q_maj] : w->ctx->now,
+		              false);
 	}
 	sb_append_char(data, '\n');
 }
@@ -713,7 +719,8 @@ static void count_batch(writer *w)
 		c->updated += r->act == A_UPDATE;
 		c->skipped += r->act == A_SKIP || r->act == A_NULL;
 		if (w->def->keep_map) {
-			keymap_put(&ctx->ids[w->def->ent], key, r->act == A_NULL ? REF_NULL : r->id);
+			keymap_put(&ctx->ids[w->def->ent], key,
+			           r->act == A_NULL ? REF_NULL : r->id);
 			if (r->act == A_CREATE || r->act == A_UPDATE)
 				keymap_put(&ctx->done[w->def->ent], key, r->id);
 		}
@@ -793,8 +800,10 @@ static bool shared_round(writer *w, char **keys, action *final, bool *resolved, 
 		}
 	}
 	if (ok && n_locks > 0 && !redis_lock_many(rc, locks, n_locks, LOCK_TTL_MS, held)) {
-		log_error("Redis: cannot lock the %s references (%s): the département cannot share them "
-		          "safely", entity_name(w->def->ent), rc->err);
+		log_error("Redis: cannot lock the %s references (%s): the département cannot share "
+		          "them "
+		          "safely",
+		          entity_name(w->def->ent), rc->err);
 		ok = false;
 	}
 	/* the winner looks again: another worker may have committed the row meanwhile */
@@ -804,7 +813,8 @@ static bool shared_round(writer *w, char **keys, action *final, bool *resolved, 
 		if (resolved[i])
 			w->rows[i].act = A_SKIP;
 		else if (w->rows[i].act == A_CREATE && (lock_of[i] < 0 || !held[lock_of[i]])) {
-			w->rows[i].act = A_NULL; /* another worker holds it: look again next round */
+			w->rows[i].act =
+			        A_NULL; /* another worker holds it: look again next round */
 			(*waiting)++;
 		}
 	}
@@ -854,7 +864,8 @@ static bool flush_shared(writer *w, char **keys)
 	for (;;) {
 		size_t waiting = 0;
 		ok = shared_round(w, keys, final, resolved, &waiting);
-		if (!ok && strcmp(w->conn->sqlstate, "23505") == 0 && ++attempts < SHARED_ATTEMPTS) {
+		if (!ok && strcmp(w->conn->sqlstate, "23505") == 0 &&
+		    ++attempts < SHARED_ATTEMPTS) {
 			log_warn("%s: another worker created the same row first: trying again",
 			         entity_name(w->def->ent));
 			continue;
