@@ -40,17 +40,6 @@ export ECOLO_DATABASE_URL=$SRC DATABASE_URL=$DST REDIS_URL
 unset SCALINGO_POSTGRESQL_URL SCALINGO_REDIS_URL
 log=$TEST_SERVERS_DIR/import.log
 
-# run_import NAME EXPECTED_STATUS ARGS...: runs the program, shows its
-# output when the status is not the expected one.
-run_import() {
-	local name=$1 want=$2 rc=0
-	shift 2
-	"$prog" "$@" >"$log" 2>&1 || rc=$?
-	if [ "$rc" != "$want" ]; then
-		sed 's/^/  | /' "$log" >&2
-	fi
-	assert_eq "$name: exit status" "$want" "$rc"
-}
 
 # q SQL: one value from the APiLos database
 q() { psql_q "$DST" "$*"; }
@@ -72,16 +61,6 @@ nv() {  # any value as text, NULL as 'NULL'
 	printf "coalesce((%s)::text, 'NULL')" "$1"
 }
 
-# snapshot DB: row count and checksum of every table of the APiLos schema
-snapshot() {
-	local db=$1 t out=
-	for t in $(psql_q "$db" "SELECT table_name FROM information_schema.tables
-		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
-		ORDER BY table_name COLLATE \"C\""); do
-		out+="$t=$(psql_q "$db" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text COLLATE \"C\")), '-') FROM \"$t\" t")"$'\n'
-	done
-	printf '%s' "$out"
-}
 
 date_utc=$(date -u +%F)
 date_paris=$(TZ=Europe/Paris date +%F)

@@ -242,3 +242,26 @@ ensure_packages() {
 ECOLO_PACKAGES=(build-essential autoconf automake pkg-config libpq-dev libev-dev
 	libhiredis-dev libncurses-dev check postgresql-15 postgresql-client-15
 	redis-server python3 valgrind tmux)
+
+# run_import NAME EXPECTED_STATUS ARGS...: runs "$prog" ARGS (output in
+# "$log"), shows its output when the status is not the expected one.
+run_import() {
+	local name=$1 want=$2 rc=0
+	shift 2
+	"$prog" "$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" != "$want" ]; then
+		sed 's/^/  | /' "$log" >&2
+	fi
+	assert_eq "$name: exit status" "$want" "$rc"
+}
+
+# snapshot DB: row count and checksum of every table of the APiLos schema
+snapshot() {
+	local db=$1 t out=
+	for t in $(psql_q "$db" "SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+		ORDER BY table_name COLLATE \"C\""); do
+		out+="$t=$(psql_q "$db" "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, ',' ORDER BY t::text COLLATE \"C\")), '-') FROM \"$t\" t")"$'\n'
+	done
+	printf '%s' "$out"
+}
