@@ -94,7 +94,8 @@ static bool plan_launch(launch *l, const config *cfg)
 		          l->jobs);
 		return false;
 	}
-	l->prepared = !opts->dry_run && !opts->commit_per_departement &&
+	/* --update stages rows in temporary tables, which PREPARE TRANSACTION refuses */
+	l->prepared = !opts->dry_run && !opts->commit_per_departement && !opts->update &&
 	              verdict_prepared_possible(cfg, l->n);
 	/* without prepared transactions, READY workers keep their APiLos session until the verdict
 	 */
