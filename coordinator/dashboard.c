@@ -74,6 +74,8 @@ typedef struct row_sums {
 	uint64_t main_read;          /* main entity classes: rows read */
 	uint64_t main_done;          /* ... and handled (written, skipped, in error) */
 	uint64_t all_written;        /* every class: rows written (the rate) */
+	double progress;             /* sum over départements of their progress, 0..1 each */
+	int departements;
 } row_sums;
 
 /* now_s returns the wall clock in seconds since the epoch, as dep_run's started/ended. */
@@ -270,9 +272,35 @@ static const struct {
         {ENT_ADMINISTRATION, "adm"}, {ENT_AVENANT_TYPE, "avt"},
 };
 
+/*
+ * dep_progress: a worker writes the entity classes one after another, in
+ * enum order, each in one stream: the class being written (its phase) and
+ * how far it is within it, against the conventions planned, tell how far
+ * the département is.
+ */
+static double dep_progress(const dep_run *r)
+{
+	if (r->state == DEP_PENDING)
+		return 0;
+	if (r->state != DEP_RUNNING)
+		return 1;
+	for (int e = 0; e < ENT_COUNT; e++) {
+		if (strcmp(r->phase, entity_name((entity)e)) != 0)
+			continue;
+		double within = 0.5;
+		uint32_t planned = r->planned[ENT_CONVENTION].read;
+		if ((e == ENT_CONVENTION || e == ENT_LOT) && planned > 0)
+			within = (double)r->counts[e].read / planned;
+		return (e + (within > 1 ? 1 : within)) / ENT_COUNT;
+	}
+	return 0;
+}
+
 /* sums_add adds the counters of one département to s. */
 static void sums_add(row_sums *s, const dep_run *r)
 {
+	s->progress += dep_progress(r);
+	s->departements++;
 	for (int e = 0; e < ENT_COUNT; e++) {
 		const entity_counts *c = &r->counts[e];
 		uint64_t written = (uint64_t)c->created + c->matched + c->updated;
@@ -290,6 +318,8 @@ static void sums_add(row_sums *s, const dep_run *r)
 /* sums_fraction returns the fraction handled of the rows read so far, or -1 when none was read. */
 static double sums_fraction(const row_sums *s)
 {
+	if (s->departements > 0 && s->progress > 0)
+		return s->progress / s->departements;
 	if (s->main_read == 0)
 		return -1;
 	return s->main_done >= s->main_read ? 1.0 : (double)s->main_done / (double)s->main_read;
