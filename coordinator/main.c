@@ -101,12 +101,12 @@ static bool plan_launch(launch *l, const config *cfg)
 	 */
 	bool waiters = !(l->prepared || opts->commit_per_departement || opts->dry_run);
 	size_t waiting = waiters ? l->n - l->jobs : 0;
-	size_t per_worker = l->use_redis ? 3 : 2;
+	size_t per_worker = opts->dry_run ? 2 : 3; /* Ecoloweb, APiLos, APiLos side */
 	size_t budget = l->jobs * per_worker + waiting + 1;
 	log_info("connections: %zu worker(s) x %zu (Ecoloweb, APiLos%s) + %zu waiting for the "
 	         "verdict "
 	         "x 1 + 1 coordinator = %zu",
-	         l->jobs, per_worker, l->use_redis ? ", APiLos side" : "", waiting, budget);
+	         l->jobs, per_worker, opts->dry_run ? "" : ", APiLos side", waiting, budget);
 	if (opts->max_connections > 0 && budget > (size_t)opts->max_connections) {
 		log_error("this launch needs %zu database connections, more than --max-connections "
 		          "%d: "

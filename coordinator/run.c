@@ -392,7 +392,8 @@ static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
 	                    .run_date = l->run_date,
 	                    .launch_id = l->launch_id,
 	                    .gid = l->prepared ? d->gid : NULL,
-	                    .use_redis = l->use_redis};
+	                    .use_redis = l->use_redis,
+	                    .use_side = !l->opts->dry_run};
 
 	/* earlier workers' pipe ends stay with the coordinator, or their EOF never comes */
 	for (size_t i = 0; i < l->n; i++) {

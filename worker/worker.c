@@ -237,9 +237,13 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 		return DONE_FAILED;
 	}
 	if (args->opts->dry_run) {
-		log_info("dry run: rolling back, nothing written");
-		return pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL) ? DONE_ROLLED_BACK
-		                                                             : DONE_FAILED;
+		/* the foreign keys are deferred: check them now, as COMMIT would */
+		bool checked = pg_exec_ok(ctx->dst, "deferred constraints",
+		                          "SET CONSTRAINTS ALL IMMEDIATE", 0, NULL);
+		if (checked)
+			log_info("dry run: constraints checked, rolling back, nothing written");
+		bool rolled = pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
+		return checked && rolled ? DONE_ROLLED_BACK : DONE_FAILED;
 	}
 	if (worker_stop_requested) {
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
@@ -261,8 +265,10 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 }
 
 /*
- * open_shared opens what the shared entities need when several workers run:
- * a side APiLos session and Redis, with an owner token unique to this worker.
+ * open_shared opens what the shared entities need: a side APiLos session,
+ * where they are committed at once, so that no other département's worker
+ * ever waits on them (design.md); and Redis, when several workers may need
+ * the same ones, with an owner token unique to this worker.
  */
 static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, redis_client *rc)
 {
@@ -277,13 +283,15 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 	side->debug = args->opts->debug;
 	if (!settings_target(side))
 		return false;
+	ctx->side = side;
+	if (!args->use_redis)
+		return true;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), args->launch_id);
 	if (!redis_client_connect(rc, &args->cfg->redis, token)) {
 		log_error("%s (REDIS_URL %s)", rc->err, args->cfg->redis_safe);
 		return false;
 	}
-	ctx->side = side;
 	ctx->redis = rc;
 	return true;
 }
@@ -311,7 +319,7 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 	cancel_target = PQgetCancel(ctx->dst->conn);
 	if (!setup_source(ctx->src) || !setup_target(ctx->dst, ctx->now, sizeof(ctx->now)))
 		return DONE_FAILED;
-	if (args->use_redis && !open_shared(args, ctx, side, rc))
+	if (args->use_side && !open_shared(args, ctx, side, rc))
 		return DONE_FAILED;
 	bool ok = import_departement(ctx);
 

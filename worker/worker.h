@@ -17,7 +17,8 @@ typedef struct worker_args {
 	const char *run_date;    /* YYYY-MM-DD, local date taken once at launch start */
 	const char *launch_id;   /* unique per launch, for names and tokens */
 	const char *gid;         /* PREPARE TRANSACTION name, or NULL: plain COMMIT */
-	bool use_redis;          /* shared entities through Redis locks and a side connection */
+	bool use_redis;          /* shared entities created under Redis locks */
+	bool use_side;           /* shared entities committed at once on a side connection */
 } worker_args;
 
 /* Set by SIGTERM: the writer stops between rows, the worker rolls back. */

@@ -799,7 +799,10 @@ static bool shared_round(writer *w, char **keys, action *final, bool *resolved, 
 			locks[n_locks++] = lock_key(w, keys[i]);
 		}
 	}
-	if (ok && n_locks > 0 && !redis_lock_many(rc, locks, n_locks, LOCK_TTL_MS, held)) {
+	if (ok && rc == NULL) {
+		for (size_t l = 0; l < n_locks; l++)
+			held[l] = true; /* one worker at a time: nobody to wait for */
+	} else if (ok && n_locks > 0 && !redis_lock_many(rc, locks, n_locks, LOCK_TTL_MS, held)) {
 		log_error("Redis: cannot lock the %s references (%s): the département cannot share "
 		          "them "
 		          "safely",
@@ -833,7 +836,7 @@ static bool shared_round(writer *w, char **keys, action *final, bool *resolved, 
 		else
 			free(locks[l]);
 	}
-	if (n_held && rc->ctx && !redis_unlock_many(rc, locks, n_held))
+	if (n_held && rc && rc->ctx && !redis_unlock_many(rc, locks, n_held))
 		log_warn("Redis: cannot release %zu lock(s): they expire in %ld s", n_held,
 		         LOCK_TTL_MS / 1000);
 	for (size_t l = 0; l < n_held; l++)
@@ -906,7 +909,7 @@ static bool flush(writer *w)
 		abort();
 	for (size_t i = 0; i < w->n; i++)
 		keys[i] = w->rows[i].values[w->lay.key];
-	if (w->def->has_identity && ctx->redis) {
+	if (w->def->has_identity && ctx->side) {
 		ok = flush_shared(w, keys);
 	} else {
 		ok = decide(w, keys, dead, &n_dead) && allocate_ids(w);
@@ -922,7 +925,7 @@ static bool flush(writer *w)
 	ok = ok && preload_parents(w);
 	if (ok)
 		resolve_fks(w);
-	if (!(w->def->has_identity && ctx->redis))
+	if (!(w->def->has_identity && ctx->side))
 		ok = ok && write_created(w) && write_references(w) && repoint_references(w) &&
 		     refs_mark_deleted(w->conn, entity_model(w->def->ent), dead, n_dead) &&
 		     write_updates(w);
