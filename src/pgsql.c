@@ -38,7 +38,8 @@ static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
 	char line[1024];
 	size_t n = strcspn(msg, "\n");
 	snprintf(line, sizeof(line), "%.*s", (int)(n < 900 ? n : 900), msg);
-	log_level level = pg->expected && strcmp(pg->expected, state) == 0 ? LOG_DEBUG : LOG_ERROR;
+	log_level level =
+	        pg->expected && *state && strstr(pg->expected, state) ? LOG_DEBUG : LOG_ERROR;
 	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
 
 	if (*state)

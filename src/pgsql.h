@@ -18,7 +18,7 @@ typedef struct pgconn {
 	char sqlstate[6];     /* SQLSTATE of the last failure, "" if none */
 	bool debug;           /* log SQL text and timings */
 	char errmsg[512];     /* why pg_connect failed (libpq's first line, no password) */
-	const char *expected; /* a SQLSTATE the caller handles itself: logged at debug level */
+	const char *expected; /* SQLSTATEs the caller handles itself ("23505 40P01"): logged at debug level */
 } pgconn;
 
 /*

@@ -19,10 +19,15 @@
 #        workers importing at once (a worker's "worker started" line can
 #        only follow the "prepared as" line of the worker whose slot it
 #        took), two at once reached.
-#     4. --jobs 1 without Redis on a fresh target: exit 0, the oracle
-#        agrees without --concurrent (the départements ran in order), and
-#        the concurrent launch created the same bailleurs (SIREN, SIRET) and
-#        administrations (code) as this sequential one.
+#     4. One worker without Redis, one launch per département in order:
+#        the sequential reference; the oracle agrees without --concurrent,
+#        and the concurrent launches created the same bailleurs (SIREN) and
+#        administrations (code) as this sequential import.
+#     5. --jobs 1 without Redis, the four départements in one launch: exit
+#        0, one worker at a time, the oracle agrees. A worker that waits for
+#        a lock held by the prepared transaction of an earlier département
+#        of the same launch is reported after 5 s (it would wait for
+#        lock_timeout, 60 s, then fail).
 #
 #     Settings: IMPORT_TIMEOUT (seconds for one import, 120).
 
@@ -52,7 +57,7 @@ logdir=$TEST_SERVERS_DIR
 t0=$SECONDS
 
 load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" --conventions 40
-for db in apilos_refused apilos apilos_j2 apilos_seq; do
+for db in apilos_refused apilos apilos_j2 apilos_seq apilos_one; do
 	load_apilos_schema "$db"
 done
 
@@ -60,10 +65,10 @@ nconv=$(python3 "$oracle" --source "$SRC" --print-history --departement "${DEPS[
 [ "$nconv" -gt 0 ] || fail "the generated data yields no convention history for ${DEPS[*]}"
 printf 'conventions and avenants expected: %s\n' "$nconv"
 
-# run_import NAME EXPECTED_STATUS LOG DB REDIS_URL ARGS...: runs the program
+# import_into NAME EXPECTED_STATUS LOG DB REDIS_URL ARGS...: runs the program
 # on target DB (REDIS_URL empty: unset), stdout and stderr in LOG; shows
 # the log when the status is not the expected one.
-run_import() {
+import_into() {
 	local name=$1 want=$2 log=$3 db=$4 redis=$5 rc=0
 	shift 5
 	if [ -n "$redis" ]; then
@@ -152,7 +157,7 @@ leases_left() {
 
 # --- 1. refusals: nothing done ------------------------------------------------
 log=$logdir/refused_no_redis.log
-run_import "two workers without Redis" 2 "$log" apilos_refused "" \
+import_into "two workers without Redis" 2 "$log" apilos_refused "" \
 	--departement 22 29 --no-progress
 out=$(cat "$log")
 assert_contains "without Redis: the message names REDIS_URL" "$out" "REDIS_URL"
@@ -160,7 +165,7 @@ assert_match "without Redis: the message suggests --jobs 1" "$out" "--jobs 1"
 assert_not_contains "without Redis: no worker started" "$out" "worker started"
 
 log=$logdir/refused_budget.log
-run_import "--max-connections 3 with four départements" 2 "$log" apilos_refused "$REDIS" \
+import_into "--max-connections 3 with four départements" 2 "$log" apilos_refused "$REDIS" \
 	--departement "${DEPS[@]}" --no-progress --max-connections 3
 out=$(cat "$log")
 assert_match "over budget: the message names --max-connections 3" "$out" \
@@ -177,7 +182,7 @@ assert_eq "refused launches: no lease left in Redis" "" "$(leases_left)"
 log=$logdir/parallel.log
 json=$logdir/parallel.json
 start=$SECONDS
-run_import "four at once" 0 "$log" apilos "$REDIS" \
+import_into "four at once" 0 "$log" apilos "$REDIS" \
 	--departement "${DEPS[@]}" --no-progress --summary-json "$json"
 printf 'four at once: %ss\n' "$((SECONDS - start))"
 out=$(cat "$log")
@@ -214,7 +219,6 @@ assert_eq "four at once: conventions per département in the references" \
 		tail -n +2 | awk -F'|' '{ n[$9]++ } END { for (d in n) print d "|" n[d] }' | sort)" \
 	"$(psql_q apilos "SELECT departement, count(*) FROM ecoloweb_ecoloreference
 		WHERE apilos_model = 'conventions.Convention' GROUP BY 1 ORDER BY 1")"
-# the bailleurs really are shared: some Ecoloweb bailleur serves several départements
 assert_eq "four at once: no prepared transaction left" 0 \
 	"$(psql_q apilos "SELECT count(*) FROM pg_prepared_xacts")"
 assert_eq "four at once: the leases are released" "" "$(leases_left)"
@@ -224,7 +228,7 @@ no_duplicates "four at once" apilos
 # --- 3. --jobs 2 -------------------------------------------------------------------
 log=$logdir/jobs2.log
 start=$SECONDS
-run_import "--jobs 2" 0 "$log" apilos_j2 "$REDIS" \
+import_into "--jobs 2" 0 "$log" apilos_j2 "$REDIS" \
 	--departement "${DEPS[@]}" --no-progress --jobs 2
 printf -- '--jobs 2: %ss\n' "$((SECONDS - start))"
 out=$(cat "$log")
@@ -245,18 +249,21 @@ assert_eq "--jobs 2: no prepared transaction left" 0 \
 run_oracle "--jobs 2" apilos_j2 --concurrent
 no_duplicates "--jobs 2" apilos_j2
 
-# --- 4. --jobs 1 without Redis -------------------------------------------------------
-log=$logdir/jobs1.log
-run_import "--jobs 1 without Redis" 0 "$log" apilos_seq "" \
-	--departement "${DEPS[@]}" --no-progress --jobs 1
-assert_eq "--jobs 1: one worker at a time" 1 "$(max_importing "$log")"
-assert_eq "--jobs 1: every convention imported" "$nconv" \
+# --- 4. one worker without Redis: the sequential reference ---------------------------
+# one launch per département, in order: each commits before the next starts
+for d in "${DEPS[@]}"; do
+	import_into "one worker without Redis: $d" 0 "$logdir/seq_$d.log" apilos_seq "" \
+		--departement "$d" --no-progress
+done
+assert_eq "one at a time: every convention imported" "$nconv" \
 	"$(psql_q apilos_seq "SELECT count(*) FROM conventions_convention")"
-run_oracle "--jobs 1 without Redis (in order, no --concurrent)" apilos_seq
-no_duplicates "--jobs 1" apilos_seq
+run_oracle "one at a time without Redis (in order, no --concurrent)" apilos_seq --several-runs
+no_duplicates "one at a time" apilos_seq
 
 # the concurrent launches created the same shared rows as the sequential one
-shared_sql="SELECT 'bailleur ' || siren || ' ' || siret FROM bailleurs_bailleur
+# (by identity: SIREN; the other columns, SIRET included, come from whichever
+# Ecoloweb bailleur of the identity group won the lock, clarification C6)
+shared_sql="SELECT 'bailleur ' || siren FROM bailleurs_bailleur
 	UNION ALL SELECT 'administration ' || code FROM instructeurs_administration ORDER BY 1"
 seq_shared=$(psql_q apilos_seq "$shared_sql")
 [ -n "$seq_shared" ] || fail "the sequential import created no bailleur nor administration"
@@ -271,5 +278,44 @@ shared_n=$(psql_q apilos "SELECT count(*) FROM (
 	GROUP BY 1 HAVING count(DISTINCT r.departement) > 1) s")
 [ "$shared_n" -gt 0 ] || fail "no bailleur is shared by two départements: the data does not test the locks"
 printf 'ok: %s bailleur(s) shared by several départements\n' "$shared_n"
+
+# --- 5. --jobs 1 without Redis, the four départements in one launch ---------------------
+# Without Redis a worker writes the shared rows in its own transaction; the
+# départements run one after the other, and each must still see (or not be
+# blocked by) the shared rows of those before it that wait for the verdict.
+# Run in the background: a worker waiting for a lock held by a prepared
+# transaction of the same launch never ends (lock_timeout 60 s), say so at once.
+log=$logdir/jobs1.log
+DATABASE_URL=$(servers_url apilos_one) timeout -k 5 "$timeout_s" \
+	"$prog" --departement "${DEPS[@]}" --no-progress --jobs 1 >"$log" 2>&1 &
+pid=$!
+stuck=0
+deadline=$((SECONDS + timeout_s))
+while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+	w=$(psql_q apilos_one "SELECT count(*) FROM pg_stat_activity a
+		WHERE a.application_name LIKE 'import_ecoloweb_data/%' AND a.wait_event_type = 'Lock'
+		AND EXISTS (SELECT 1 FROM pg_prepared_xacts)" 2>/dev/null || echo 0)
+	if [ "${w:-0}" -gt 0 ]; then stuck=$((stuck + 1)); else stuck=0; fi
+	if [ "$stuck" -ge 25 ]; then # 5 s
+		psql_q apilos_one "SELECT a.application_name, a.wait_event_type, a.wait_event, left(a.query, 80)
+			FROM pg_stat_activity a WHERE a.application_name LIKE 'import_ecoloweb_data/%'" |
+			sed 's/^/  pg_stat_activity: /' >&2
+		psql_q apilos_one "SELECT gid FROM pg_prepared_xacts" | sed 's/^/  prepared: /' >&2
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		sed 's/^/  | /' "$log" | grep -v ' WARN ' >&2
+		fail "--jobs 1 without Redis: a worker has waited 5 s for a lock held by the prepared transaction of an earlier département of the same launch (it would fail after lock_timeout)"
+	fi
+	sleep 0.2
+done
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 0 ] || sed 's/^/  | /' "$log" >&2
+assert_eq "--jobs 1 without Redis: exit status" 0 "$rc"
+assert_eq "--jobs 1: one worker at a time" 1 "$(max_importing "$log")"
+assert_eq "--jobs 1: every convention imported" "$nconv" \
+	"$(psql_q apilos_one "SELECT count(*) FROM conventions_convention")"
+run_oracle "--jobs 1 without Redis (in order, no --concurrent)" apilos_one
+no_duplicates "--jobs 1" apilos_one
 
 printf 't_parallel: all checks passed in %ss\n' "$((SECONDS - t0))"

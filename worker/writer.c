@@ -763,7 +763,8 @@ static bool create_locked(writer *w)
 		char state[6];
 		memcpy(state, w->conn->sqlstate, sizeof(state));
 		pg_exec_ok(w->conn, "rollback shared", "ROLLBACK", 0, NULL);
-		memcpy(w->conn->sqlstate, state, sizeof(state)); /* the caller retries on 23505 */
+		memcpy(w->conn->sqlstate, state,
+		       sizeof(state)); /* the caller retries a lost race */
 		/* the identities remembered this round point to rows that do not exist */
 		for (int i = 0; i < 3; i++)
 			keymap_free(&w->ctx->identity[i]);
@@ -846,6 +847,12 @@ static bool shared_round(writer *w, char **keys, action *final, bool *resolved, 
 	return ok;
 }
 
+/* lost_race tells whether the side transaction failed because another worker won a race. */
+static bool lost_race(const pgconn *conn)
+{
+	return strcmp(conn->sqlstate, "23505") == 0 || strcmp(conn->sqlstate, "40P01") == 0;
+}
+
 /*
  * flush_shared writes a batch of bailleurs or administrations when several
  * workers may need them at once (design.md, "Shared entities and Redis
@@ -863,14 +870,16 @@ static bool flush_shared(writer *w, char **keys)
 	if (!final || !resolved)
 		abort();
 	w->conn = w->ctx->side;
-	w->conn->expected = "23505"; /* a lost race on a unique constraint: handled below */
+	/* a lost race on a unique constraint, or two workers inserting the same SIRENs in another
+	 * order */
+	w->conn->expected = "23505 40P01";
 	for (;;) {
 		size_t waiting = 0;
 		ok = shared_round(w, keys, final, resolved, &waiting);
-		if (!ok && strcmp(w->conn->sqlstate, "23505") == 0 &&
-		    ++attempts < SHARED_ATTEMPTS) {
-			log_warn("%s: another worker created the same row first: trying again",
-			         entity_name(w->def->ent));
+		if (!ok && lost_race(w->conn) && ++attempts < SHARED_ATTEMPTS) {
+			log_warn("%s: another worker created the same row first (SQLSTATE %s): "
+			         "trying again",
+			         entity_name(w->def->ent), w->conn->sqlstate);
 			continue;
 		}
 		if (!ok || waiting == 0)
@@ -886,8 +895,8 @@ static bool flush_shared(writer *w, char **keys)
 	}
 	for (size_t i = 0; ok && i < w->n; i++)
 		w->rows[i].act = final[i];
-	if (!ok && strcmp(w->conn->sqlstate, "23505") == 0)
-		log_error("%s: still losing the race on a unique constraint after %d attempts",
+	if (!ok && lost_race(w->conn))
+		log_error("%s: still losing the race to another worker after %d attempts",
 		          entity_name(w->def->ent), SHARED_ATTEMPTS);
 	w->conn->expected = NULL;
 	w->conn = w->ctx->dst;
