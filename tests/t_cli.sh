@@ -96,7 +96,7 @@ for code in 1 99 2C "'; drop" 20 96 977 00 2a; do
 	assert_eq "code [$code] refused: exit status" 2 "$rc"
 	assert_contains "code [$code] named in the message" "$err" "$code"
 	assert_not_contains "code [$code] refused before connecting" "$all" "127.0.0.1"
-	if printf '%s\n' "$all" | grep -qiE 'connect|refused'; then
+	if printf '%s\n' "$all" | grep -iE 'connect|refused' >/dev/null; then
 		fail "code [$code]: the message is about the database, not the code: $all"
 	fi
 	no_secret "code [$code]"
@@ -109,7 +109,7 @@ assert_contains "bad code after good ones named" "$err" "99"
 # valid codes pass parsing: the failure is then about the (closed) database
 run_cli --departement 2A 971 --no-progress --yes
 assert_eq "2A 971 with a closed database: exit status" 2 "$rc"
-if printf '%s\n' "$all" | grep -qiE "(invalid|unknown|bad).*(2A|971)"; then
+if printf '%s\n' "$all" | grep -iE "(invalid|unknown|bad).*(2A|971)" >/dev/null; then
 	fail "2A and 971 are valid codes: $all"
 fi
 assert_match "2A 971: the message is about the database" "$all" \
@@ -186,7 +186,7 @@ for dbg in plain --debug; do
 			if [ "$n" -lt 1 ] || [ "$n" -gt 4 ]; then
 				fail "$name: expected one clear line, got $n lines: $all"
 			fi
-			if printf '%s\n' "$all" | grep -q "$(printf '^\t')"; then
+			if printf '%s\n' "$all" | grep "$(printf '^\t')" >/dev/null; then
 				fail "$name: libpq's multi-line message printed raw: $all"
 			fi
 		fi

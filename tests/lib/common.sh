@@ -87,7 +87,9 @@ $text" ;;
 # expression ERE, case-insensitively.
 assert_match() {
 	local name=$1 text=$2 ere=$3
-	if printf '%s\n' "$text" | grep -qiE -- "$ere"; then
+	# grep reads everything (no -q): with pipefail, an early exit would
+	# make printf die of SIGPIPE on a long text and the match look failed
+	if printf '%s\n' "$text" | grep -iE -- "$ere" >/dev/null; then
 		printf 'ok: %s\n' "$name"
 	else
 		fail "$name: nothing matches /$ere/ in:
