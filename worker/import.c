@@ -38,14 +38,17 @@ static void input_add(input *in, char *const *values)
 	in->n++;
 }
 
-/* input_run sends the input as array parameters to the writer of e. */
-static bool input_run(import_ctx *ctx, entity e, input *in)
+/*
+ * input_run sends the input as array parameters to the writer of e, when
+ * go is true (what ran before it succeeded), and frees the input anyway.
+ */
+static bool input_run(import_ctx *ctx, entity e, input *in, bool go)
 {
 	char *params[10];
 	bool ok;
 
-	if (in->n == 0)
-		ok = true;
+	if (!go || in->n == 0)
+		ok = go;
 	else {
 		for (int c = 0; c < in->ncols; c++)
 			params[c] = sql_text_array(in->cols[c], in->n);
@@ -139,7 +142,7 @@ static char *programme_key(const hrow *r)
  * of first use, each with hs = its first row in H (H is sorted by
  * financement within an iteration, so that is the smallest one).
  */
-static prog *collect_programmes(import_ctx *ctx, history *h, size_t *n_out)
+static prog *collect_programmes(history *h, size_t *n_out)
 {
 	prog *progs = calloc(h->n + 1, sizeof(prog));
 	keymap first = {0}, seen = {0};
@@ -168,7 +171,6 @@ static prog *collect_programmes(import_ctx *ctx, history *h, size_t *n_out)
 	}
 	keymap_free(&first);
 	keymap_free(&seen);
-	(void)ctx;
 	*n_out = n;
 	return progs;
 }
@@ -206,10 +208,9 @@ static bool import_shared(import_ctx *ctx, prog *progs, size_t n)
 			input_add(&bailleurs, &progs[i].hs->pl1);
 		}
 	}
-	bool ok = input_run(ctx, ENT_ADMINISTRATION, &admins);
-	if (!ok)
-		free(bailleurs.cols[0]);
-	return ok && input_run(ctx, ENT_BAILLEUR, &bailleurs);
+	bool ok = input_run(ctx, ENT_ADMINISTRATION, &admins, true);
+
+	return input_run(ctx, ENT_BAILLEUR, &bailleurs, ok);
 }
 
 /* import_programmes writes the programmes, then the cadastre of those it created. */
@@ -227,7 +228,7 @@ static bool import_programmes(import_ctx *ctx, prog *progs, size_t n)
 		if (progs[i].todo)
 			input_add(&in, values);
 	}
-	if (!input_run(ctx, ENT_PROGRAMME, &in))
+	if (!input_run(ctx, ENT_PROGRAMME, &in, true))
 		return false;
 	input_init(&cadastre, 3, n);
 	for (size_t i = 0; i < n; i++) {
@@ -235,7 +236,7 @@ static bool import_programmes(import_ctx *ctx, prog *progs, size_t n)
 		if (is_done(ctx, ENT_PROGRAMME, progs[i].key))
 			input_add(&cadastre, values);
 	}
-	return input_run(ctx, ENT_CADASTRE, &cadastre);
+	return input_run(ctx, ENT_CADASTRE, &cadastre, true);
 }
 
 /* import_rows runs an entity whose input is the history rows whose parent was written. */
@@ -249,7 +250,7 @@ static bool import_rows(import_ctx *ctx, history *h, entity e, entity parent)
 		if (parent == ENT_COUNT ? r->todo : is_done(ctx, parent, r->id))
 			history_input(&in, r);
 	}
-	return input_run(ctx, e, &in);
+	return input_run(ctx, e, &in, true);
 }
 
 /* import_lot_children writes the logements and répartitions of the lots written. */
@@ -268,12 +269,9 @@ static bool import_lot_children(import_ctx *ctx, history *h)
 			input_add(&repartitions, rv);
 		}
 	}
-	bool ok = input_run(ctx, ENT_LOGEMENT, &logements);
-	if (!ok) {
-		free(repartitions.cols[0]);
-		free(repartitions.cols[1]);
-	}
-	return ok && input_run(ctx, ENT_REPARTITION, &repartitions);
+	bool ok = input_run(ctx, ENT_LOGEMENT, &logements, true);
+
+	return input_run(ctx, ENT_REPARTITION, &repartitions, ok);
 }
 
 /* import_convention_children writes pièces jointes (every row) and évènements (roots). */
@@ -292,12 +290,9 @@ static bool import_convention_children(import_ctx *ctx, history *h)
 		if (strcmp(r->numero, "0") == 0)
 			input_add(&events, values);
 	}
-	bool ok = input_run(ctx, ENT_PIECEJOINTE, &pjs);
-	if (!ok) {
-		free(events.cols[0]);
-		free(events.cols[1]);
-	}
-	return ok && input_run(ctx, ENT_EVENEMENT, &events);
+	bool ok = input_run(ctx, ENT_PIECEJOINTE, &pjs, true);
+
+	return input_run(ctx, ENT_EVENEMENT, &events, ok);
 }
 
 /* parent_id returns the APiLos id of the root of a history row, or REF_NULL. */
@@ -385,7 +380,7 @@ bool import_departement(import_ctx *ctx)
 	if (ctx->plan)
 		ctx->plan(ctx, todo);
 
-	prog *progs = ok ? collect_programmes(ctx, &h, &n_progs) : NULL;
+	prog *progs = ok ? collect_programmes(&h, &n_progs) : NULL;
 	ok = ok && select_programmes(ctx, progs, n_progs) && import_shared(ctx, progs, n_progs) &&
 	     import_programmes(ctx, progs, n_progs) &&
 	     import_rows(ctx, &h, ENT_CONVENTION, ENT_COUNT) &&
