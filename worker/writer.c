@@ -45,7 +45,6 @@ typedef struct writer {
 	bool have_layout;
 	wrow rows[WRITER_BATCH];
 	size_t n;
-	bool failed;
 } writer;
 
 /* An identity rule: the row's value of field is looked up in table.column. */
@@ -218,11 +217,7 @@ static bool on_row(void *arg, const PGresult *res)
 		return true;
 	}
 	w->rows[w->n++] = (wrow){.values = v};
-	if (w->n == WRITER_BATCH && !flush(w)) {
-		w->failed = true;
-		return false;
-	}
-	return true;
+	return w->n < WRITER_BATCH || flush(w);
 }
 
 /* decide sets each row's action from its reference (mapping.md §3.3). */
