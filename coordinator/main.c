@@ -158,7 +158,9 @@ static int run(const options *opts, const config *cfg)
 	log_info("import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s",
 	         l.n, l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
 	         opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
-	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc)) {
+	pgconn presence = {0};
+	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc) &&
+	    (opts->dry_run || verdict_presence_open(&presence, cfg, l.launch_id))) {
 		if (isatty(STDOUT_FILENO) && !opts->no_progress)
 			l.dashboard = dashboard_open(&l);
 		status = launch_run(&l);
@@ -169,10 +171,14 @@ static int run(const options *opts, const config *cfg)
 		if (opts->summary_json && !summary_write_json(&l, opts->summary_json) &&
 		    status == 0)
 			status = EXIT_CODE_IMPORT_FAILED;
+		if (l.prepared && status != EXIT_CODE_OK)
+			verdict_sweep(cfg,
+			              l.launch_id); /* nothing of a failed launch stays prepared */
 		if (l.redis)
 			leases_release(&rc, &l);
 		log_info("exit status %d", status);
 	}
+	pg_disconnect(&presence);
 	redis_client_close(&rc);
 	launch_free(&l);
 	return status;

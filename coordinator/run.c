@@ -325,6 +325,9 @@ static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 		close(d->control_fd);
 	d->control_fd = -1;
 	st->running--;
+	/* a worker killed during its PREPARE TRANSACTION: the server may still finish it */
+	if (st->l->prepared && !d->got_done)
+		verdict_reap(st->l->cfg, d->code, d->gid);
 	if ((!d->got_done || d->exit_status != 0) && d->state != DEP_FAILED &&
 	    d->state != DEP_ROLLED_BACK && d->state != DEP_COMMITTED) {
 		snprintf(d->last_error, sizeof(d->last_error),

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pgsql.h"
@@ -41,23 +42,65 @@ bool verdict_prepared_possible(const config *cfg, size_t workers)
 	return ok;
 }
 
-/*
- * gid_owner_alive tells whether the launch that prepared gid still holds
- * the lease of its département (gid = ecoloweb-<launch>-<dep>).
- */
-static bool gid_owner_alive(redis_client *redis, const char *gid)
+#define PRESENCE_PREFIX "import_ecoloweb_data/launch/"
+
+bool verdict_presence_open(pgconn *pg, const config *cfg, const char *launch_id)
+{
+	char app[64];
+
+	snprintf(app, sizeof(app), PRESENCE_PREFIX "%s", launch_id);
+	if (pg_connect(pg, cfg->target_conninfo, "TARGET", app))
+		return true;
+	log_error("cannot connect to the APiLos database (%s): %s", cfg->target_safe, pg->errmsg);
+	return false;
+}
+
+/* gid_launch copies the launch id of gid (ecoloweb-<launch>-<dep>) into buf. */
+static bool gid_launch(const char *gid, char *buf, size_t len)
+{
+	const char *dash = strrchr(gid, '-');
+	size_t n = dash ? (size_t)(dash - gid) - strlen(GID_PREFIX) : 0;
+
+	if (!dash || n == 0 || n >= len)
+		return false;
+	memcpy(buf, gid + strlen(GID_PREFIX), n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* lease_says_alive tells whether the lease of gid's département is held by gid's launch. */
+static bool lease_says_alive(redis_client *redis, const char *gid, const char *launch)
 {
 	char holder[256];
 	const char *dash = strrchr(gid, '-');
 
-	if (redis == NULL || redis->ctx == NULL || dash == NULL)
+	if (redis == NULL || redis->ctx == NULL)
 		return false;
 	if (!redis_lease_holder(redis, dash + 1, holder, sizeof(holder)))
 		return true; /* cannot tell: leave it, never roll back a live launch's work */
-	size_t launch_len = (size_t)(dash - gid) - strlen(GID_PREFIX);
-	const char *launch = strrchr(holder, ':');
-	return launch && strlen(launch + 1) == launch_len &&
-	       strncmp(launch + 1, gid + strlen(GID_PREFIX), launch_len) == 0;
+	const char *owner = strrchr(holder, ':');
+	return owner && strcmp(owner + 1, launch) == 0;
+}
+
+/*
+ * gid_owner_alive tells whether the launch that prepared gid still runs:
+ * its presence session is connected, or it holds its département's lease.
+ */
+static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
+{
+	char launch[64], app[96];
+
+	if (!gid_launch(gid, launch, sizeof(launch)))
+		return false;
+	snprintf(app, sizeof(app), PRESENCE_PREFIX "%s", launch);
+	const char *params[] = {app};
+	PGresult *res =
+	        pg_exec(pg, "launch presence",
+	                "SELECT 1 FROM pg_stat_activity WHERE application_name = $1", 1, params);
+	bool alive = res == NULL || PQntuples(res) > 0; /* cannot tell: alive */
+
+	PQclear(res);
+	return alive || lease_says_alive(redis, gid, launch);
 }
 
 bool verdict_cleanup(const config *cfg, redis_client *redis)
@@ -74,7 +117,7 @@ bool verdict_cleanup(const config *cfg, redis_client *redis)
 
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		const char *gid = PQgetvalue(res, i, 0);
-		if (gid_owner_alive(redis, gid))
+		if (gid_owner_alive(&pg, redis, gid))
 			continue;
 		log_warn("rolling back prepared transaction %s left by a launch that died", gid);
 		char *one[] = {(char *)gid};
@@ -122,6 +165,70 @@ bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, boo
 		}
 		free(sql);
 	}
+	pg_disconnect(&pg);
+	return ok;
+}
+
+/* rollback_existing rolls back the prepared transactions named by the query's rows. */
+static bool rollback_existing(const config *cfg, pgconn *pg, const char *sql, const char *param)
+{
+	const char *params[] = {param};
+	PGresult *res = pg_exec(pg, "prepared transactions", sql, 1, params);
+	bool ok = res != NULL;
+
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		char *gid[] = {PQgetvalue(res, i, 0)};
+		log_warn("rolling back prepared transaction %s of this launch", gid[0]);
+		ok = verdict_finish_prepared(cfg, gid, 1, false) && ok;
+	}
+	PQclear(res);
+	return ok;
+}
+
+bool verdict_reap(const config *cfg, const char *dep, const char *gid)
+{
+	pgconn pg;
+	char app[64];
+
+	if (!connect_target(&pg, cfg))
+		return false;
+	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", dep);
+	const char *params[] = {app};
+	bool ok = pg_exec_ok(&pg, "end the dead worker's session",
+	                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity\n"
+	                     "WHERE application_name = $1 AND datname = current_database()",
+	                     1, params);
+	for (int tries = 0; ok && tries < 100; tries++) {
+		PGresult *res =
+		        pg_exec(&pg, "dead worker's session",
+		                "SELECT count(*) FROM pg_stat_activity\n"
+		                "WHERE application_name = $1 AND datname = current_database()",
+		                1, params);
+		bool gone = res && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+		PQclear(res);
+		if (gone || !res)
+			break;
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	ok = rollback_existing(cfg, &pg, "SELECT gid FROM pg_prepared_xacts WHERE gid = $1", gid) &&
+	     ok;
+	pg_disconnect(&pg);
+	return ok;
+}
+
+bool verdict_sweep(const config *cfg, const char *launch_id)
+{
+	pgconn pg;
+	char pattern[64];
+
+	if (!connect_target(&pg, cfg))
+		return false;
+	snprintf(pattern, sizeof(pattern), GID_PREFIX "%s-%%", launch_id);
+	bool ok = rollback_existing(cfg, &pg,
+	                            "SELECT gid FROM pg_prepared_xacts\n"
+	                            "WHERE database = current_database() AND gid LIKE $1",
+	                            pattern);
 	pg_disconnect(&pg);
 	return ok;
 }
