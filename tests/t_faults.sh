@@ -46,6 +46,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/common.sh"
 # shellcheck source=tests/lib/servers.sh
 . "$here/lib/servers.sh"
+# shellcheck source=tests/lib/import_checks.sh
+. "$here/lib/import_checks.sh"
 
 prog=$top_builddir/import_ecoloweb_data
 oracle=$top_srcdir/tests/oracle.py
@@ -58,13 +60,6 @@ timeout_s=${IMPORT_TIMEOUT:-120}
 SHARED_MODELS="'bailleurs.Bailleur', 'instructeurs.Administration'"
 
 # processes started here, killed at exit whatever happens
-bg_pids=()
-kill_bg() {
-	local p
-	for p in "${bg_pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-}
 servers_at_exit kill_bg
 
 servers_start || fail "cannot start the test servers"
@@ -90,13 +85,6 @@ printf 'conventions and avenants: %s (%s); blocking key of 29: %s\n' "$nconv" \
 
 # --- helpers ------------------------------------------------------------------------
 
-# alive PID: the process runs (a zombie is dead)
-alive() {
-	local state
-	kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "${state%% *}" != Z ]
-}
 
 now() { date +%s.%N; }
 
@@ -250,46 +238,8 @@ nothing_committed() {
 		"$(psql_q "$db" "SELECT count(*) FROM pg_prepared_xacts")"
 }
 
-# no_duplicates NAME DB: no bailleur or administration created twice
-no_duplicates() {
-	local name=$1 db=$2
-	assert_eq "$name: one reference per Ecoloweb bailleur/administration" "" \
-		"$(psql_q "$db" "SELECT apilos_model, ecolo_id FROM ecoloweb_ecoloreference
-			WHERE apilos_model IN ($SHARED_MODELS) GROUP BY 1, 2 HAVING count(*) > 1")"
-	assert_eq "$name: one bailleur per SIREN, one per SIRET, one administration per code" "" \
-		"$(psql_q "$db" "SELECT 'siren ' || siren FROM bailleurs_bailleur GROUP BY siren HAVING count(*) > 1
-			UNION ALL SELECT 'siret ' || siret FROM bailleurs_bailleur GROUP BY siret HAVING count(*) > 1
-			UNION ALL SELECT 'code ' || code FROM instructeurs_administration GROUP BY code HAVING count(*) > 1")"
-	assert_eq "$name: every bailleur and administration has its reference" 0 \
-		"$(psql_q "$db" "SELECT
-			(SELECT count(*) FROM bailleurs_bailleur b WHERE NOT EXISTS (
-				SELECT 1 FROM ecoloweb_ecoloreference r
-				WHERE r.apilos_model = 'bailleurs.Bailleur' AND r.apilos_id = b.id)) +
-			(SELECT count(*) FROM instructeurs_administration a WHERE NOT EXISTS (
-				SELECT 1 FROM ecoloweb_ecoloreference r
-				WHERE r.apilos_model = 'instructeurs.Administration' AND r.apilos_id = a.id))")"
-}
 
-# run_oracle NAME DB DEP...: the oracle agrees with every row (imported by several runs, concurrently)
-run_oracle() {
-	local name=$1 db=$2 out orc=0
-	shift 2
-	out=$(python3 "$oracle" --source "$SRC" --target "$(servers_url "$db")" \
-		--departement "$@" --concurrent --several-runs 2>&1) || orc=$?
-	if [ "$orc" != 0 ]; then
-		printf '%s\n' "$out" | sed 's/^/  oracle: /' >&2
-	else
-		printf '%s\n' "$out" | tail -n 1 | sed 's/^/  oracle: /'
-	fi
-	assert_eq "$name: oracle" 0 "$orc"
-}
 
-# conventions_of DB DEP: conventions of DEP in the references
-conventions_of() {
-	psql_q "$1" "SELECT count(*) FROM ecoloweb_ecoloreference r
-		JOIN conventions_convention c ON c.id = r.apilos_id
-		WHERE r.apilos_model = 'conventions.Convention' AND r.departement = '$2'"
-}
 
 # rerun NAME DB DEP...: a launch without fault completes the import
 rerun() {
@@ -350,7 +300,7 @@ no_duplicates "a2" $db
 gone "a2" "$imp_pid" $pids
 
 rerun "a: re-run" $db "${DEPS[@]}"
-run_oracle "a: re-run" $db "${DEPS[@]}"
+run_oracle "a: re-run" $db --concurrent --several-runs --departement "${DEPS[@]}"
 no_duplicates "a: re-run" $db
 
 # --- b. SIGKILL to a worker with --commit-per-departement ----------------------------
@@ -388,7 +338,7 @@ no_duplicates "b" $db
 # shellcheck disable=SC2086
 gone "b" "$imp_pid" $pids
 rerun "b: re-run of 29" $db 29
-run_oracle "b: re-run of 29" $db "${DEPS[@]}"
+run_oracle "b: re-run of 29" $db --concurrent --several-runs --departement "${DEPS[@]}"
 no_duplicates "b: re-run of 29" $db
 
 # --- c. SIGTERM to the coordinator ------------------------------------------------------

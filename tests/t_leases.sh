@@ -38,6 +38,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/common.sh"
 # shellcheck source=tests/lib/servers.sh
 . "$here/lib/servers.sh"
+# shellcheck source=tests/lib/import_checks.sh
+. "$here/lib/import_checks.sh"
 
 prog=$top_builddir/import_ecoloweb_data
 oracle=$top_srcdir/tests/oracle.py
@@ -49,13 +51,6 @@ command -v timeout >/dev/null 2>&1 || fail "timeout (coreutils) is needed"
 DEPS=(22 29 35 56)
 timeout_s=${IMPORT_TIMEOUT:-120}
 
-bg_pids=()
-kill_bg() {
-	local p
-	for p in "${bg_pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-}
 # prepared transactions made by hand in databases the servers' stop ignores
 cleanup_prepared() {
 	local db gid
@@ -87,12 +82,6 @@ done
 
 # --- helpers ------------------------------------------------------------------------
 
-alive() {
-	local state
-	kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "${state%% *}" != Z ]
-}
 
 redis() { redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" --raw "$@"; }
 
@@ -175,11 +164,6 @@ blocked() {
 		WHERE application_name = 'import_ecoloweb_data/$2' AND wait_event_type = 'Lock'")" = 1 ]
 }
 
-conventions_of() {
-	psql_q "$1" "SELECT count(*) FROM ecoloweb_ecoloreference r
-		JOIN conventions_convention c ON c.id = r.apilos_id
-		WHERE r.apilos_model = 'conventions.Convention' AND r.departement = '$2'"
-}
 
 # lease_of_a NAME DEP: the lease of DEP holds A's token (host:pid:launch,
 # the launch id ends with the pid) and expires within 60 s
@@ -195,28 +179,7 @@ lease_of_a() {
 	a_token=$tok
 }
 
-run_oracle() {
-	local name=$1 db=$2 o orc=0
-	shift 2
-	o=$(python3 "$oracle" --source "$SRC" --target "$(servers_url "$db")" \
-		--departement "$@" --concurrent --several-runs 2>&1) || orc=$?
-	if [ "$orc" != 0 ]; then
-		printf '%s\n' "$o" | sed 's/^/  oracle: /' >&2
-	else
-		printf '%s\n' "$o" | tail -n 1 | sed 's/^/  oracle: /'
-	fi
-	assert_eq "$name: oracle" 0 "$orc"
-}
 
-no_duplicates() {
-	local name=$1 db=$2
-	assert_eq "$name: no bailleur or administration created twice" "" \
-		"$(psql_q "$db" "SELECT apilos_model || ' ' || ecolo_id FROM ecoloweb_ecoloreference
-			WHERE apilos_model IN ('bailleurs.Bailleur', 'instructeurs.Administration')
-			GROUP BY apilos_model, ecolo_id HAVING count(*) > 1
-			UNION ALL SELECT 'siren ' || siren FROM bailleurs_bailleur GROUP BY siren HAVING count(*) > 1
-			UNION ALL SELECT 'code ' || code FROM instructeurs_administration GROUP BY code HAVING count(*) > 1")"
-}
 
 # --- 1. two launches naming the same département at once ----------------------------
 db=leases1
@@ -254,7 +217,7 @@ assert_eq "1. A released its lease" "" "$(redis GET ecoloweb:lease:29)"
 assert_eq "1. every convention of 29 imported by A" "${nconv_of[29]}" "$(conventions_of $db 29)"
 run_b "1. B on 29 35 after A" 0 $db "$logdir/l1-b3.log" --departement 29 35 --no-progress
 assert_eq "1. no lease left" "" "$(redis KEYS 'ecoloweb:lease:*')"
-run_oracle "1." $db 29 35
+run_oracle "1." $db --concurrent --several-runs --departement 29 35
 no_duplicates "1." $db
 
 # --- 2. the leases and the prepared transaction of a dead launch -----------------------
@@ -294,7 +257,7 @@ assert_match "2. it rolls back A's prepared transaction, with a log line" "$out"
 assert_eq "2. no prepared transaction left" 0 "$(psql_q $db "SELECT count(*) FROM pg_prepared_xacts")"
 assert_eq "2. every convention of 22 imported" "${nconv_of[22]}" "$(conventions_of $db 22)"
 assert_eq "2. every convention of 56 imported" "${nconv_of[56]}" "$(conventions_of $db 56)"
-run_oracle "2." $db 22 56
+run_oracle "2." $db --concurrent --several-runs --departement 22 56
 no_duplicates "2." $db
 
 # --- 3. prepared transactions made by hand -------------------------------------------------

@@ -37,6 +37,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/common.sh"
 # shellcheck source=tests/lib/servers.sh
 . "$here/lib/servers.sh"
+# shellcheck source=tests/lib/import_checks.sh
+. "$here/lib/import_checks.sh"
 
 prog=$top_builddir/import_ecoloweb_data
 oracle=$top_srcdir/tests/oracle.py
@@ -85,53 +87,7 @@ import_into() {
 	assert_eq "$name: exit status" "$want" "$rc"
 }
 
-# run_oracle NAME DB ARGS...: the oracle must agree with every row of DB.
-run_oracle() {
-	local name=$1 db=$2 out rc=0
-	shift 2
-	out=$(python3 "$oracle" --source "$SRC" --target "$(servers_url "$db")" \
-		--departement "${DEPS[@]}" "$@" 2>&1) || rc=$?
-	if [ "$rc" != 0 ]; then
-		printf '%s\n' "$out" | sed 's/^/  oracle: /' >&2
-	else
-		printf '%s\n' "$out" | tail -n 1 | sed 's/^/  oracle: /'
-	fi
-	assert_eq "$name: oracle" 0 "$rc"
-}
 
-# no_duplicates NAME DB: no bailleur or administration created twice, no
-# shared row without its reference, no reference without its row.
-no_duplicates() {
-	local name=$1 db=$2
-	assert_eq "$name: one reference per Ecoloweb bailleur/administration" "" \
-		"$(psql_q "$db" "SELECT apilos_model, ecolo_id, count(*) FROM ecoloweb_ecoloreference
-			WHERE apilos_model IN ('bailleurs.Bailleur', 'instructeurs.Administration')
-			GROUP BY 1, 2 HAVING count(*) > 1")"
-	assert_eq "$name: one bailleur per SIREN" "" \
-		"$(psql_q "$db" "SELECT siren, count(*) FROM bailleurs_bailleur
-			GROUP BY 1 HAVING count(*) > 1")"
-	assert_eq "$name: one bailleur per SIRET" "" \
-		"$(psql_q "$db" "SELECT siret, count(*) FROM bailleurs_bailleur
-			GROUP BY 1 HAVING count(*) > 1")"
-	assert_eq "$name: one administration per code" "" \
-		"$(psql_q "$db" "SELECT code, count(*) FROM instructeurs_administration
-			GROUP BY 1 HAVING count(*) > 1")"
-	assert_eq "$name: every bailleur and administration has its reference" "0|0" \
-		"$(psql_q "$db" "SELECT
-			(SELECT count(*) FROM bailleurs_bailleur b WHERE NOT EXISTS (
-				SELECT 1 FROM ecoloweb_ecoloreference r
-				WHERE r.apilos_model = 'bailleurs.Bailleur' AND r.apilos_id = b.id))
-			|| '|' ||
-			(SELECT count(*) FROM instructeurs_administration a WHERE NOT EXISTS (
-				SELECT 1 FROM ecoloweb_ecoloreference r
-				WHERE r.apilos_model = 'instructeurs.Administration' AND r.apilos_id = a.id))")"
-	assert_eq "$name: no reference to a missing bailleur or administration" 0 \
-		"$(psql_q "$db" "SELECT count(*) FROM ecoloweb_ecoloreference r
-			WHERE (r.apilos_model = 'bailleurs.Bailleur'
-				AND NOT EXISTS (SELECT 1 FROM bailleurs_bailleur b WHERE b.id = r.apilos_id))
-			OR (r.apilos_model = 'instructeurs.Administration'
-				AND NOT EXISTS (SELECT 1 FROM instructeurs_administration a WHERE a.id = r.apilos_id))")"
-}
 
 # max_importing LOG: replays the coordinator's log and prints the largest
 # number of workers importing at once (started, not yet prepared or ended).
@@ -222,7 +178,7 @@ assert_eq "four at once: conventions per département in the references" \
 assert_eq "four at once: no prepared transaction left" 0 \
 	"$(psql_q apilos "SELECT count(*) FROM pg_prepared_xacts")"
 assert_eq "four at once: the leases are released" "" "$(leases_left)"
-run_oracle "four at once" apilos --concurrent
+run_oracle "four at once" apilos --departement "${DEPS[@]}" --concurrent
 no_duplicates "four at once" apilos
 
 # --- 3. --jobs 2 -------------------------------------------------------------------
@@ -246,7 +202,7 @@ assert_eq "--jobs 2: every convention imported" "$nconv" \
 	"$(psql_q apilos_j2 "SELECT count(*) FROM conventions_convention")"
 assert_eq "--jobs 2: no prepared transaction left" 0 \
 	"$(psql_q apilos_j2 "SELECT count(*) FROM pg_prepared_xacts")"
-run_oracle "--jobs 2" apilos_j2 --concurrent
+run_oracle "--jobs 2" apilos_j2 --departement "${DEPS[@]}" --concurrent
 no_duplicates "--jobs 2" apilos_j2
 
 # --- 4. one worker without Redis: the sequential reference ---------------------------
@@ -257,7 +213,7 @@ for d in "${DEPS[@]}"; do
 done
 assert_eq "one at a time: every convention imported" "$nconv" \
 	"$(psql_q apilos_seq "SELECT count(*) FROM conventions_convention")"
-run_oracle "one at a time without Redis (in order, no --concurrent)" apilos_seq --several-runs
+run_oracle "one at a time without Redis (in order, no --concurrent)" apilos_seq --departement "${DEPS[@]}" --several-runs
 no_duplicates "one at a time" apilos_seq
 
 # the concurrent launches created the same shared rows as the sequential one
@@ -315,7 +271,7 @@ assert_eq "--jobs 1 without Redis: exit status" 0 "$rc"
 assert_eq "--jobs 1: one worker at a time" 1 "$(max_importing "$log")"
 assert_eq "--jobs 1: every convention imported" "$nconv" \
 	"$(psql_q apilos_one "SELECT count(*) FROM conventions_convention")"
-run_oracle "--jobs 1 without Redis (in order, no --concurrent)" apilos_one
+run_oracle "--jobs 1 without Redis (in order, no --concurrent)" apilos_one --departement "${DEPS[@]}"
 no_duplicates "--jobs 1" apilos_one
 
 printf 't_parallel: all checks passed in %ss\n' "$((SECONDS - t0))"
