@@ -296,6 +296,52 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 	return true;
 }
 
+#define SOURCE_ATTEMPTS 3
+
+/*
+ * start_again rolls back both transactions and opens them anew, with the
+ * worker's memory of the first attempt forgotten (the shared entities it
+ * committed are found again through their references).
+ */
+static bool start_again(import_ctx *ctx)
+{
+	pg_exec_ok(ctx->src, "rollback", "ROLLBACK", 0, NULL);
+	pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
+	import_ctx_free(ctx);
+	memset(ctx->counts, 0, sizeof(ctx->counts));
+	return pg_exec_ok(ctx->src, "source snapshot",
+	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL) &&
+	       setup_target(ctx->dst, ctx->now, sizeof(ctx->now));
+}
+
+/*
+ * import_with_retries imports the département; when the source cancels the
+ * read (SQLSTATE 40001: a hot-standby replica's recovery conflict), the
+ * département starts again from the beginning, a bounded number of times.
+ */
+static bool import_with_retries(import_ctx *ctx)
+{
+	ctx->src->expected = "40001";
+	for (int attempt = 1;; attempt++) {
+		bool ok = import_departement(ctx);
+		if (ok || strcmp(ctx->src->sqlstate, "40001") != 0 || ctx->mapping_errors > 0 ||
+		    worker_stop_requested)
+			return ok;
+		if (attempt == SOURCE_ATTEMPTS) {
+			log_error(
+			        "the Ecoloweb server cancelled the read %d times (SQLSTATE 40001, "
+			        "e.g. a replica's recovery conflict): giving up",
+			        attempt);
+			return false;
+		}
+		log_warn("the Ecoloweb server cancelled the read (SQLSTATE 40001, e.g. a replica's "
+		         "recovery conflict): the département starts again (attempt %d of %d)",
+		         attempt + 1, SOURCE_ATTEMPTS);
+		if (!start_again(ctx))
+			return false;
+	}
+}
+
 /* run_import connects, imports and ends the transactions; the connections are closed by the caller.
  */
 static done_status run_import(const worker_args *args, import_ctx *ctx, int control_fd,
@@ -321,7 +367,7 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 		return DONE_FAILED;
 	if (args->use_side && !open_shared(args, ctx, side, rc))
 		return DONE_FAILED;
-	bool ok = import_departement(ctx);
+	bool ok = import_with_retries(ctx);
 
 	pg_exec_ok(ctx->src, "end of snapshot", "COMMIT", 0, NULL);
 	send_counts(ctx, MSG_PROGRESS, "done", 0);
