@@ -134,3 +134,44 @@ if [ "$live" = 1 ]; then
 	assert_contains "dashboard: the help line" "$dashboard" "q: abort"
 fi
 assert_contains "final screen: exit status 0" "$final" "EXIT=0"
+
+# --- 'q' on the dashboard aborts: exit 130, nothing committed -------------
+# A session holding conventions_avenanttype keeps every worker at its start,
+# so the launch is surely running when the keys are typed.
+createdb apilos_q && load_apilos_schema apilos_q
+PGAPPNAME=t_dashboard_blocker psql -X -q -d apilos_q -c "BEGIN;
+	LOCK TABLE conventions_avenanttype IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
+	>/dev/null 2>&1 &
+blocker=$!
+servers_at_exit "kill $blocker 2>/dev/null || true"
+sed "s|DATABASE_URL='$DST'|DATABASE_URL='$(servers_url apilos_q)'|" "$tmp/run.sh" >"$tmp/run_q.sh"
+tmux -L "$sock" -f "$tmp/tmux.conf" new-session -d -s abort -x 150 -y 40 \
+	"bash '$tmp/run_q.sh'" || fail "tmux cannot start a second session"
+waiting() {
+	[ "$(psql_q apilos_q "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name ~ '^import_ecoloweb_data/[0-9]+$' AND wait_event_type = 'Lock'")" \
+		= "${#DEPS[@]}" ]
+}
+deadline=$((SECONDS + 60))
+until waiting; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the workers never started"
+	sleep 0.2
+done
+tmux -L "$sock" send-keys -t abort q
+sleep 0.5
+assert_contains "'q' asks before aborting" "$(tmux -L "$sock" capture-pane -p -t abort)" \
+	"Abort the import? (y/n)"
+tmux -L "$sock" send-keys -t abort y
+start=$SECONDS
+until grep -q '^EXIT=' <<<"$(tmux -L "$sock" capture-pane -p -t abort)"; do
+	[ $((SECONDS - start)) -lt 10 ] || fail "the launch did not end within 10 s of the abort"
+	sleep 0.2
+done
+assert_contains "abort from the dashboard: exit status 130" \
+	"$(tmux -L "$sock" capture-pane -p -t abort)" "EXIT=130"
+kill "$blocker" 2>/dev/null || true
+assert_eq "abort from the dashboard: nothing committed" 0 \
+	"$(psql_q apilos_q "SELECT count(*) FROM conventions_convention")"
+assert_eq "abort from the dashboard: no prepared transaction" 0 \
+	"$(psql_q apilos_q "SELECT count(*) FROM pg_prepared_xacts")"
+echo "t_dashboard: all checks passed"
