@@ -34,20 +34,44 @@ bool leases_acquire(redis_client *rc, launch *l)
 	return ok;
 }
 
-bool leases_renew(redis_client *rc, const launch *l)
+/* renew_one renews, or takes again, the lease of dep: 1 held, 0 held by another, -1 error. */
+static int renew_one(redis_client *rc, const char *dep)
 {
-	bool ok = true;
+	char holder[256] = "";
 
+	if (redis_lease_renew(rc, dep, LEASE_TTL_MS))
+		return 1;
+	if (rc->ctx == NULL)
+		return -1;
+	/* not ours any more: expired meanwhile (take it again) or taken by another launch */
+	int got = redis_lease_acquire(rc, dep, LEASE_TTL_MS, holder, sizeof(holder));
+	if (got == 0)
+		log_error("the lease of département %s is now held by another launch (%s)", dep,
+		          holder);
+	return got;
+}
+
+lease_status leases_renew(redis_client *rc, const config *cfg, const launch *l, const char **lost)
+{
+	if (rc->ctx == NULL && !redis_client_connect(rc, &cfg->redis, rc->token)) {
+		log_warn("cannot renew the département leases: %s", rc->err);
+		return LEASES_UNREACHABLE;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->deps[i].state >= DEP_COMMITTED)
 			continue;
-		if (!redis_lease_renew(rc, l->deps[i].code, LEASE_TTL_MS)) {
+		int got = renew_one(rc, l->deps[i].code);
+		if (got == 0) {
+			*lost = l->deps[i].code;
+			return LEASES_LOST;
+		}
+		if (got < 0) {
 			log_warn("cannot renew the lease of département %s: %s", l->deps[i].code,
-			         rc->err[0] ? rc->err : "lost");
-			ok = false;
+			         rc->err);
+			return LEASES_UNREACHABLE;
 		}
 	}
-	return ok;
+	return LEASES_HELD;
 }
 
 void leases_release(redis_client *rc, const launch *l)

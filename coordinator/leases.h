@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "config.h"
 #include "redis_client.h"
 #include "run.h"
 
@@ -22,8 +23,19 @@
  */
 bool leases_acquire(redis_client *rc, launch *l);
 
-/* leases_renew extends the leases of the départements not finished yet. */
-bool leases_renew(redis_client *rc, const launch *l);
+typedef enum lease_status {
+	LEASES_HELD = 0,    /* every lease renewed */
+	LEASES_UNREACHABLE, /* Redis does not answer: the leases expire in LEASE_TTL_MS */
+	LEASES_LOST         /* another launch holds one of them now: this launch must stop */
+} lease_status;
+
+/*
+ * leases_renew extends the leases of the départements not finished yet,
+ * reconnecting once when Redis went away, and taking a lease again when it
+ * expired meanwhile and nobody else took it. *lost receives the code of a
+ * département whose lease another launch holds (LEASES_LOST).
+ */
+lease_status leases_renew(redis_client *rc, const config *cfg, const launch *l, const char **lost);
 
 /* leases_release gives back every lease of the launch. */
 void leases_release(redis_client *rc, const launch *l);

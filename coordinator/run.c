@@ -578,8 +578,16 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 		heartbeat(st);
 	}
 	if (l->redis && now - st->last_renew >= RENEW_SECONDS) {
+		const char *lost = NULL;
 		st->last_renew = now;
-		leases_renew(l->redis, l);
+		if (leases_renew(l->redis, l->cfg, l, &lost) == LEASES_LOST && !l->aborting) {
+			print_line(
+			        l, LOG_ERROR, lost,
+			        "lease lost to another launch: aborting, nothing of this launch is "
+			        "committed");
+			l->aborting = true;
+			check_verdict(st);
+		}
 	}
 	if (st->abort_at > 0 && now - st->abort_at > KILL_GRACE_SECONDS) {
 		for (size_t i = 0; i < l->n; i++) {

@@ -83,6 +83,9 @@ done
 # --- helpers ------------------------------------------------------------------------
 
 
+# prepared_here DB: the prepared transactions of DB, by name
+prepared_here() { psql_q "$1" "SELECT string_agg(gid, ' ' ORDER BY gid) FROM pg_prepared_xacts WHERE database = current_database()"; }
+
 redis() { redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" --raw "$@"; }
 
 # start_a DB LOG ARGS...: launch A in the background (a_pid, a_log)
@@ -260,6 +263,24 @@ assert_eq "2. every convention of 56 imported" "${nconv_of[56]}" "$(conventions_
 run_oracle "2." $db --concurrent --several-runs --departement 22 56
 no_duplicates "2." $db
 
+# --- 4. a lease taken over by another launch stops this one -------------------------------
+# (the lease expired while Redis was unreachable and another launch took it):
+# at its next renewal (every 15 s) A aborts, nothing of it committed
+db=leases4
+load_apilos_schema $db
+block_dep $db 29
+start_a $db "$logdir/l4-a.log" --departement 29 --no-progress
+wait_until "launch A: its worker of 29 in the middle of the import" 60 blocked $db 29
+lease_of_a "4. while A imports 29" 29
+redis SET ecoloweb:lease:29 "otherhost:1:1" PX 60000 >/dev/null
+wait_a "4. launch A, its lease taken by another launch" 1
+assert_contains "4. A says it lost its lease" "$(cat "$a_log")" "lease lost to another launch"
+unblock $db
+assert_eq "4. nothing of A committed" 0 "$(conventions_of $db 29)"
+assert_eq "4. no prepared transaction left" "" "$(prepared_here $db)"
+assert_eq "4. the other launch's lease left alone" "otherhost:1:1" "$(redis GET ecoloweb:lease:29)"
+redis DEL ecoloweb:lease:29 >/dev/null
+
 # --- 3. prepared transactions made by hand -------------------------------------------------
 db=leases3
 load_apilos_schema $db
@@ -274,7 +295,6 @@ prepare $db ecoloweb-124-35
 prepare $db someone-else-1
 prepare other ecoloweb-125-29
 redis SET ecoloweb:lease:35 "otherhost:4242:124" PX 60000 >/dev/null
-prepared_here() { psql_q "$1" "SELECT string_agg(gid, ' ' ORDER BY gid) FROM pg_prepared_xacts WHERE database = current_database()"; }
 
 run_b "3. a launch of 22" 0 $db "$logdir/l3-a.log" --departement 22 --no-progress
 assert_match "3. ecoloweb-123-29 (no lease) rolled back, with a log line" "$out" \
