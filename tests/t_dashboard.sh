@@ -144,17 +144,29 @@ PGAPPNAME=t_dashboard_blocker psql -X -q -d apilos_q -c "BEGIN;
 	>/dev/null 2>&1 &
 blocker=$!
 servers_at_exit "kill $blocker 2>/dev/null || true"
+blocker_holds() {
+	[ "$(psql_q apilos_q "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 't_dashboard_blocker' AND wait_event = 'PgSleep'")" = 1 ]
+}
+deadline=$((SECONDS + 30))
+until blocker_holds; do
+	[ "$SECONDS" -lt "$deadline" ] || fail "the blocking session never held its lock"
+	sleep 0.1
+done
 sed "s|DATABASE_URL='$DST'|DATABASE_URL='$(servers_url apilos_q)'|" "$tmp/run.sh" >"$tmp/run_q.sh"
 tmux -L "$sock" -f "$tmp/tmux.conf" new-session -d -s abort -x 150 -y 40 \
 	"bash '$tmp/run_q.sh'" || fail "tmux cannot start a second session"
 waiting() {
 	[ "$(psql_q apilos_q "SELECT count(*) FROM pg_stat_activity
 		WHERE application_name ~ '^import_ecoloweb_data/[0-9]+$' AND wait_event_type = 'Lock'")" \
-		= "${#DEPS[@]}" ]
+		-gt 0 ]
 }
 deadline=$((SECONDS + 60))
 until waiting; do
-	[ "$SECONDS" -lt "$deadline" ] || fail "the workers never started"
+	[ "$SECONDS" -lt "$deadline" ] || {
+		tmux -L "$sock" capture-pane -p -t abort | sed 's/^/  | /' >&2
+		fail "no worker ever waited on the blocking session"
+	}
 	sleep 0.2
 done
 tmux -L "$sock" send-keys -t abort q
