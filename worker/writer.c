@@ -63,6 +63,12 @@ static const identity_rule bailleur_identity[] = {
 static const identity_rule administration_identity[] = {{"code", "code", 2, NULL},
                                                         {NULL, NULL, 0, NULL}};
 
+/* identity_rules returns the identity rules of the writer's entity (bailleur or administration). */
+static const identity_rule *identity_rules(const writer *w)
+{
+	return w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
+}
+
 /* column_index returns the index of name in the layout, or -1. */
 static int column_index(const layout *lay, const char *name)
 {
@@ -324,8 +330,7 @@ static bool identity_fetch(writer *w, const identity_rule *rule, int field, keym
 /* identity_match links rows to existing APiLos rows with the same identity (§3.4 step 3). */
 static bool identity_match(writer *w)
 {
-	const identity_rule *rules =
-	        w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
+	const identity_rule *rules = identity_rules(w);
 	import_ctx *ctx = w->ctx;
 
 	for (const identity_rule *rule = rules; rule->field; rule++) {
@@ -363,8 +368,7 @@ static bool identity_match(writer *w)
  */
 static void dedupe_identity(writer *w)
 {
-	const identity_rule *rules =
-	        w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
+	const identity_rule *rules = identity_rules(w);
 
 	for (size_t i = 0; i < w->n; i++) {
 		wrow *r = &w->rows[i];
@@ -713,12 +717,9 @@ static void count_batch(writer *w)
 		c->matched += r->act == A_MATCH;
 		c->updated += r->act == A_UPDATE;
 		c->skipped += r->act == A_SKIP || r->act == A_NULL;
-		if (w->def->keep_map) {
-			keymap_put(&ctx->ids[w->def->ent], key,
-			           r->act == A_NULL ? REF_NULL : r->id);
-			if (r->act == A_CREATE || r->act == A_UPDATE)
-				keymap_put(&ctx->done[w->def->ent], key, r->id);
-		}
+		/* ids were remembered by flush and resolve_fks: only what was written is new */
+		if (w->def->keep_map && (r->act == A_CREATE || r->act == A_UPDATE))
+			keymap_put(&ctx->done[w->def->ent], key, r->id);
 	}
 }
 
