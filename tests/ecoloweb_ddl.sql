@@ -21,10 +21,11 @@ CREATE SCHEMA IF NOT EXISTS ecolo;
 -- Ecoloweb; the circular one (ecolo_conventionapl.conventioninstruite_id ->
 -- ecolo_conventiondonneesgenerales) is added at the end, DEFERRABLE INITIALLY
 -- DEFERRED so that one transaction can fill both tables in any order.
--- Every foreign key column the importer joins on has an index (a foreign key
--- alone creates none in PostgreSQL): the history query and the per-entity
--- queries join programmelogement -> CDG, commune, typefinancement, bailleur,
--- and the children tables -> programmelogement or conventionapl.
+-- Like the published Ecoloweb DDL, no foreign-key column has an index (a
+-- foreign key alone creates none in PostgreSQL): only primary keys and the
+-- unique constraints do. tests/ecoloweb_fk_indexes.sql adds the 40 indexes
+-- on foreign-key columns, for the runs that check nothing gets slower with
+-- them (ECOLO_FK_INDEXES=1).
 
 -- ---------------------------------------------------------------------------
 -- Reference data
@@ -81,8 +82,6 @@ CREATE TABLE ecolo.ecolo_typefinancement
 			REFERENCES ecolo.ecolo_famillefinancement,
 	version               integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_typefinancement_famillefinancement
-	ON ecolo.ecolo_typefinancement (famillefinancement_id);
 
 -- Régions keep their pre-2016 INSEE codes (72 Aquitaine, 94 Corse...).
 CREATE TABLE ecolo.ecolo_region
@@ -106,7 +105,6 @@ CREATE TABLE ecolo.ecolo_departement
 		CONSTRAINT fk_ecolo_departement_region REFERENCES ecolo.ecolo_region,
 	version   integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_departement_region ON ecolo.ecolo_departement (region_id);
 
 CREATE TABLE ecolo.ecolo_commune
 (
@@ -120,7 +118,6 @@ CREATE TABLE ecolo.ecolo_commune
 			REFERENCES ecolo.ecolo_departement,
 	version        integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_commune_departement ON ecolo.ecolo_commune (departement_id);
 
 -- Postal codes by commune INSEE code: no foreign key (joined on the text
 -- code), a commune may have none or several (the lowest id is used).
@@ -132,7 +129,6 @@ CREATE TABLE ecolo.ecolo_codepostal
 	codepostal varchar(5)  NOT NULL,
 	libelle    varchar(50)
 );
-CREATE INDEX ix_ecolo_codepostal_codeinsee ON ecolo.ecolo_codepostal (codeinsee, id);
 
 -- ---------------------------------------------------------------------------
 -- Administrations (entités gestionnaires) and bailleurs
@@ -163,7 +159,6 @@ CREATE TABLE ecolo.ecolo_entitegest
 			REFERENCES ecolo.ecolo_entitegestadresse,
 	version    integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_entitegest_adresse ON ecolo.ecolo_entitegest (adresse_id);
 
 CREATE TABLE ecolo.ecolo_sousnaturebailleur
 (
@@ -210,9 +205,6 @@ CREATE TABLE ecolo.ecolo_bailleur
 	version               integer DEFAULT 0 NOT NULL,
 	CONSTRAINT uk_ecolo_bailleur UNIQUE (codesiren, codesiret, codepersonne)
 );
-CREATE INDEX ix_ecolo_bailleur_sousnaturebailleur ON ecolo.ecolo_bailleur (sousnaturebailleur_id);
-CREATE INDEX ix_ecolo_bailleur_adresse ON ecolo.ecolo_bailleur (adresse_id);
-CREATE INDEX ix_ecolo_bailleur_departement ON ecolo.ecolo_bailleur (departement_id);
 
 CREATE TABLE ecolo.ecolo_contactbailleur
 (
@@ -228,8 +220,6 @@ CREATE TABLE ecolo.ecolo_contactbailleur
 			REFERENCES ecolo.ecolo_valeurparamstatic,
 	version     integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_contactbailleur_bailleur ON ecolo.ecolo_contactbailleur (bailleur_id);
-CREATE INDEX ix_ecolo_contactbailleur_civilite ON ecolo.ecolo_contactbailleur (civilite_id);
 
 -- ---------------------------------------------------------------------------
 -- Conventions, avenants, iterations (CDG)
@@ -254,9 +244,6 @@ CREATE TABLE ecolo.ecolo_conventionapl
 			REFERENCES ecolo.ecolo_entitegest,
 	version                integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_conventionapl_entitecreatrice ON ecolo.ecolo_conventionapl (entitecreatrice_id);
-CREATE INDEX ix_ecolo_conventionapl_entitemodification ON ecolo.ecolo_conventionapl (entitemodification_id);
-CREATE INDEX ix_ecolo_conventionapl_conventioninstruite ON ecolo.ecolo_conventionapl (conventioninstruite_id);
 
 CREATE TABLE ecolo.ecolo_avenant
 (
@@ -275,8 +262,6 @@ CREATE TABLE ecolo.ecolo_avenant
 	version             integer DEFAULT 0 NOT NULL,
 	CONSTRAINT uk_ecolo_avenant UNIQUE (numero, conventionapl_id)
 );
-CREATE INDEX ix_ecolo_avenant_conventionapl ON ecolo.ecolo_avenant (conventionapl_id);
-CREATE INDEX ix_ecolo_avenant_entitegest ON ecolo.ecolo_avenant (entitegest_id);
 
 -- One row per iteration of a convention (initial period, renewals, avenants).
 CREATE TABLE ecolo.ecolo_conventiondonneesgenerales
@@ -309,10 +294,6 @@ CREATE TABLE ecolo.ecolo_conventiondonneesgenerales
 	CONSTRAINT uk_ecolo_conventiondonneesgenerales
 		UNIQUE (datehistoriquedebut, conventionapl_id)
 );
-CREATE INDEX ix_ecolo_cdg_conventionapl ON ecolo.ecolo_conventiondonneesgenerales (conventionapl_id);
-CREATE INDEX ix_ecolo_cdg_avenant ON ecolo.ecolo_conventiondonneesgenerales (avenant_id);
-CREATE INDEX ix_ecolo_cdg_etatconvention ON ecolo.ecolo_conventiondonneesgenerales (etatconvention_id);
-CREATE INDEX ix_ecolo_cdg_naturelogement ON ecolo.ecolo_conventiondonneesgenerales (naturelogement_id);
 
 -- ---------------------------------------------------------------------------
 -- Programmes (one row per CDG and financement line) and their children
@@ -359,12 +340,6 @@ CREATE TABLE ecolo.ecolo_programmelogement
 	version                       integer DEFAULT 0 NOT NULL,
 	CONSTRAINT uk_ecolo_programmelogement UNIQUE (ordre, conventiondonneesgenerales_id)
 );
-CREATE INDEX ix_ecolo_programmelogement_cdg ON ecolo.ecolo_programmelogement (conventiondonneesgenerales_id);
-CREATE INDEX ix_ecolo_programmelogement_commune ON ecolo.ecolo_programmelogement (commune_id);
-CREATE INDEX ix_ecolo_programmelogement_typefinancement ON ecolo.ecolo_programmelogement (typefinancement_id);
-CREATE INDEX ix_ecolo_programmelogement_natureoperation ON ecolo.ecolo_programmelogement (natureoperation_id);
-CREATE INDEX ix_ecolo_programmelogement_bailleurproprietaire ON ecolo.ecolo_programmelogement (bailleurproprietaire_id);
-CREATE INDEX ix_ecolo_programmelogement_bailleurgestionnaire ON ecolo.ecolo_programmelogement (bailleurgestionnaire_id);
 
 CREATE TABLE ecolo.ecolo_programmeadresse
 (
@@ -382,7 +357,6 @@ CREATE TABLE ecolo.ecolo_programmeadresse
 			REFERENCES ecolo.ecolo_programmelogement,
 	version              integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_programmeadresse_programmelogement ON ecolo.ecolo_programmeadresse (programmelogement_id);
 
 CREATE TABLE ecolo.ecolo_logement
 (
@@ -407,8 +381,6 @@ CREATE TABLE ecolo.ecolo_logement
 	datecreation          bigint  DEFAULT 0 NOT NULL,
 	version               integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_logement_programmelogement ON ecolo.ecolo_logement (programmelogement_id);
-CREATE INDEX ix_ecolo_logement_typelogement ON ecolo.ecolo_logement (typelogement_id);
 
 CREATE TABLE ecolo.ecolo_annexe
 (
@@ -425,8 +397,6 @@ CREATE TABLE ecolo.ecolo_annexe
 	datecreation         bigint  DEFAULT 0 NOT NULL,
 	version              integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_annexe_programmelogement ON ecolo.ecolo_annexe (programmelogement_id);
-CREATE INDEX ix_ecolo_annexe_typeannexe ON ecolo.ecolo_annexe (typeannexe_id);
 
 CREATE TABLE ecolo.ecolo_infocadastrale
 (
@@ -441,7 +411,6 @@ CREATE TABLE ecolo.ecolo_infocadastrale
 	version              integer DEFAULT 0 NOT NULL,
 	CONSTRAINT uk_ecolo_infocadastrale UNIQUE (section, parcelle, programmelogement_id)
 );
-CREATE INDEX ix_ecolo_infocadastrale_programmelogement ON ecolo.ecolo_infocadastrale (programmelogement_id);
 
 CREATE TABLE ecolo.ecolo_infostypelogement
 (
@@ -457,8 +426,6 @@ CREATE TABLE ecolo.ecolo_infostypelogement
 			REFERENCES ecolo.ecolo_valeurparamstatic,
 	version              integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_infostypelogement_programmelogement ON ecolo.ecolo_infostypelogement (programmelogement_id);
-CREATE INDEX ix_ecolo_infostypelogement_typelogement ON ecolo.ecolo_infostypelogement (typelogement_id);
 
 -- ---------------------------------------------------------------------------
 -- Pièces jointes and évènements of a convention
@@ -482,8 +449,6 @@ CREATE TABLE ecolo.ecolo_piecejointe
 			REFERENCES ecolo.ecolo_entitegest,
 	version            integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_piecejointe_conventionapl ON ecolo.ecolo_piecejointe (conventionapl_id);
-CREATE INDEX ix_ecolo_piecejointe_typepiecejointe ON ecolo.ecolo_piecejointe (typepiecejointe_id);
 
 CREATE TABLE ecolo.ecolo_evenement
 (
@@ -499,8 +464,6 @@ CREATE TABLE ecolo.ecolo_evenement
 			REFERENCES ecolo.ecolo_valeurparamstatic,
 	version          integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_evenement_conventionapl ON ecolo.ecolo_evenement (conventionapl_id);
-CREATE INDEX ix_ecolo_evenement_typeevenement ON ecolo.ecolo_evenement (typeevenement_id);
 
 -- ---------------------------------------------------------------------------
 -- Indices of rent and fee evolution (read by ecoloweb_import_loyers_indices,
@@ -520,7 +483,6 @@ CREATE TABLE ecolo.ecolo_indiceloyer
 	iccaugmentation double precision,
 	version         integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_indiceloyer_annee ON ecolo.ecolo_indiceloyer (annee_id);
 
 CREATE TABLE ecolo.ecolo_indiceredevance
 (
@@ -535,8 +497,6 @@ CREATE TABLE ecolo.ecolo_indiceredevance
 	indicevariation   double precision,
 	version           integer DEFAULT 0 NOT NULL
 );
-CREATE INDEX ix_ecolo_indiceredevance_annee ON ecolo.ecolo_indiceredevance (annee_id);
-CREATE INDEX ix_ecolo_indiceredevance_naturelogement ON ecolo.ecolo_indiceredevance (naturelogement_id);
 
 -- ---------------------------------------------------------------------------
 -- The circular foreign key, last: a convention points to the iteration under

@@ -22,7 +22,10 @@
 #       create_db DB                        (re)create an empty database
 #       load_apilos_schema DB               APiLos tables ($SHARED/apilos/schema.sql)
 #       load_sample DB                      $SHARED/ecoloweb-sample (skips the test if absent)
-#       load_ecoloweb_ddl DB                tests/ecoloweb_ddl.sql only (an empty Ecoloweb)
+#       load_ecoloweb_ddl DB                tests/ecoloweb_ddl.sql only (an empty Ecoloweb):
+#                                           primary keys and foreign keys, no index on a
+#                                           foreign-key column, as the published DDL;
+#                                           ECOLO_FK_INDEXES=1 adds tests/ecoloweb_fk_indexes.sql
 #       load_generated DB GEN_ARGS...       tests/ecoloweb_ddl.sql + tools/ecoloweb_gen GEN_ARGS
 #       build_program BUILDDIR [CONF_ARG...] build the program and the generator out of tree
 #       ensure_packages PKG...              apt-get install what dpkg says is missing
@@ -152,7 +155,8 @@ load_sample() {
 }
 
 # load_ecoloweb_ddl creates the project's Ecoloweb tables
-# (tests/ecoloweb_ddl.sql), without rows, in database DB (created if missing).
+# (tests/ecoloweb_ddl.sql), without rows, in database DB (created if missing);
+# with ECOLO_FK_INDEXES=1, the indexes on foreign-key columns too.
 load_ecoloweb_ddl() {
 	local db=$1 ddl=$top_srcdir/tests/ecoloweb_ddl.sql
 	[ -f "$ddl" ] || fail "Ecoloweb DDL not found: $ddl"
@@ -162,6 +166,10 @@ load_ecoloweb_ddl() {
 		psql_q "$db" "CREATE SCHEMA IF NOT EXISTS ecolo" || return 1
 	fi
 	_psql_file "$db" "$ddl" || fail "loading $ddl into $db failed"
+	if [ "${ECOLO_FK_INDEXES:-0}" = 1 ]; then
+		_psql_file "$db" "$top_srcdir/tests/ecoloweb_fk_indexes.sql" ||
+			fail "loading tests/ecoloweb_fk_indexes.sql into $db failed"
+	fi
 }
 
 # load_generated loads the project's Ecoloweb DDL into database DB (created
