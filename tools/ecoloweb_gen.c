@@ -5,7 +5,7 @@
  *
  * Usage:
  *     ecoloweb_gen [--seed N] [--conventions N] [--departements 22,29,35,56]
- *                  [--with-bad-rows] [--help]
+ *                  [--logements-per-programme N] [--with-bad-rows] [--help]
  *
  *     Writes to stdout SQL for `psql -v ON_ERROR_STOP=1`, to be loaded after
  *     the DDL: `SET client_encoding`, `BEGIN;`, one `COPY ecolo.<table>
@@ -22,6 +22,10 @@
  *     --departements L  comma-separated INSEE codes, written exactly as
  *                       Ecoloweb stores them (01..19, 2A, 2B, 21..95, 971,
  *                       972, 973, 974, 976); default 22,29,35,56
+ *     --logements-per-programme N
+ *                       most logements of an ordinary programme (2..N drawn,
+ *                       N in 2..1000, default 8): benchmarks raise it to the
+ *                       real databases' size (about 50 on average)
  *     --with-bad-rows   add one convention holding a value APiLos cannot
  *                       store (see "Bad row" below)
  *     Bad arguments: a message on stderr, exit status 2. Same arguments ->
@@ -1140,6 +1144,7 @@ static const char *const BAILLEUR_PREFIX[] = {
 
 static uint64_t opt_seed = 1;
 static int opt_conventions = 50;
+static int opt_max_logements = 8;
 static int opt_bad_rows;
 
 static long long vps_id[N_VPS];
@@ -2131,7 +2136,7 @@ static void gen_programme(Rng *r, const Plan *p, const GenDep *g, int ci, int j,
 	int spec = ci == p->spec_cdg ? p->k : -1; /* special programme(s) */
 	int first = spec >= 0 && j == 0;
 	long long plid = new_id(T_PL);
-	int n = spec == 32 ? 8 : rng_range(r, 2, 8);
+	int n = spec == 32 ? 8 : rng_range(r, 2, opt_max_logements);
 	int mode; /* 0 collective, 1 individual, 2 mixed */
 	if (p->derog == 1 || p->derog == 3)
 		mode = 1;
@@ -2704,13 +2709,15 @@ static void usage(FILE *f)
 {
 	fputs("Usage: ecoloweb_gen [--seed N] [--conventions N] "
 	      "[--departements 22,29,35,56]\n"
-	      "                    [--with-bad-rows] [--help]\n"
+	      "                    [--logements-per-programme N] [--with-bad-rows] [--help]\n"
 	      "Writes synthetic Ecoloweb rows (schema ecolo, tables of\n"
 	      "tests/ecoloweb_ddl.sql) to stdout as SQL for psql -v ON_ERROR_STOP=1.\n"
 	      "  --seed N          PRNG seed, unsigned 64-bit (default 1)\n"
 	      "  --conventions N   conventions per département, 0..100000 (default 50)\n"
 	      "  --departements L  comma-separated INSEE codes as Ecoloweb stores them:\n"
 	      "                    01..19, 2A, 2B, 21..95, 971..974, 976 (default 22,29,35,56)\n"
+	      "  --logements-per-programme N\n"
+	      "                    most logements of a programme, 2..1000 (default 8)\n"
 	      "  --with-bad-rows   add, in the first département, one convention whose\n"
 	      "                    montantplafondloyerindinitial (12345.5) does not fit APiLos\n"
 	      "  --help            this help\n"
@@ -2816,6 +2823,12 @@ int main(int argc, char **argv)
 			if (parse_u64(v, &n) || n > 100000)
 				bad_usage("--conventions: not a number in 0..100000: '%s'", v);
 			opt_conventions = (int)n;
+		} else if (is_opt(a, "--logements-per-programme")) {
+			const char *v = opt_value(argc, argv, &i, "--logements-per-programme");
+			uint64_t n;
+			if (parse_u64(v, &n) || n < 2 || n > 1000)
+				bad_usage("--logements-per-programme: not a number in 2..1000: '%s'", v);
+			opt_max_logements = (int)n;
 		} else if (is_opt(a, "--departements")) {
 			parse_departements(opt_value(argc, argv, &i, "--departements"));
 			have_deps = 1;
@@ -2849,6 +2862,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)opt_seed, opt_conventions);
 	for (int d = 0; d < ngdeps; d++)
 		printf("%s%s", d ? "," : "", DEPS[gdeps[d].def].code);
+	if (opt_max_logements != 8)
+		printf(" --logements-per-programme %d", opt_max_logements);
 	printf("%s)\n-- Load after tests/ecoloweb_ddl.sql with psql -v ON_ERROR_STOP=1.\n",
 	       opt_bad_rows ? " --with-bad-rows" : "");
 	printf("SET client_encoding = 'UTF8';\nBEGIN;\n");
