@@ -7,6 +7,16 @@ WITH ids AS (
 	JOIN ecolo.ecolo_programmelogement pl ON pl.id = x.pl1
 	GROUP BY pl.bailleurproprietaire_id
 ),
+-- the contacts of each bailleur, aggregated once (ecolo_contactbailleur has
+-- no index on bailleur_id: an equality join, never a scan per row)
+contacts AS (
+	SELECT ct.bailleur_id, string_agg(civ.libelle || ' ' || ct.prenom || ' ' || ct.nom, ', '
+	                                  ORDER BY ct.id) AS names
+	FROM ecolo.ecolo_contactbailleur ct
+	JOIN ecolo.ecolo_valeurparamstatic civ ON civ.id = ct.civilite_id
+	WHERE ct.bailleur_id IN (SELECT id FROM ids)
+	GROUP BY ct.bailleur_id
+),
 src AS (
 	SELECT ids.ord, b.id, b.raisonsociale, b.datemodif, snb.code AS snb,
 		nullif(trim(b.codesiret), '') AS siret, nullif(trim(b.codesiren), '') AS siren,
@@ -17,13 +27,7 @@ src AS (
 	JOIN ecolo.ecolo_bailleur b ON b.id = ids.id
 	JOIN ecolo.ecolo_sousnaturebailleur snb ON snb.id = b.sousnaturebailleur_id
 	LEFT JOIN ecolo.ecolo_adressebailleur ab ON ab.id = b.adresse_id
-	LEFT JOIN LATERAL (
-		SELECT string_agg(civ.libelle || ' ' || ct.prenom || ' ' || ct.nom, ', '
-		                  ORDER BY ct.id) AS names
-		FROM ecolo.ecolo_contactbailleur ct
-		JOIN ecolo.ecolo_valeurparamstatic civ ON civ.id = ct.civilite_id
-		WHERE ct.bailleur_id = b.id
-	) contacts ON true
+	LEFT JOIN contacts ON contacts.bailleur_id = b.id
 ),
 codes AS (
 	SELECT src.*,

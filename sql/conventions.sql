@@ -7,6 +7,18 @@ WITH h AS (
 		WITH ORDINALITY AS h(id, capl, cdg, avenant_id, fin, numero, has_parent,
 		                     programme_ids, pl1, ord)
 ),
+-- the contacts of each bailleur, aggregated once (ecolo_contactbailleur has
+-- no index on bailleur_id: an equality join, never a scan per row)
+contacts AS (
+	SELECT ct.bailleur_id, string_agg(civ.libelle || ' ' || ct.prenom || ' ' || ct.nom, ', '
+	                                  ORDER BY ct.id) AS names
+	FROM ecolo.ecolo_contactbailleur ct
+	JOIN ecolo.ecolo_valeurparamstatic civ ON civ.id = ct.civilite_id
+	WHERE ct.bailleur_id IN (
+		SELECT pl.bailleurgestionnaire_id
+		FROM h JOIN ecolo.ecolo_programmelogement pl ON pl.id = h.pl1)
+	GROUP BY ct.bailleur_id
+),
 src AS (
 	SELECT h.*, c.noreglementaire, c.datedepot, c.datesaisie, c.datemodification,
 		g.datehistoriquedebut, g.datehistoriquefin, g.datesignatureprefet AS g_signature,
@@ -25,13 +37,7 @@ src AS (
 	JOIN ecolo.ecolo_programmelogement pl ON pl.id = h.pl1
 	LEFT JOIN ecolo.ecolo_valeurparamstatic nop ON nop.id = pl.natureoperation_id
 	LEFT JOIN ecolo.ecolo_bailleur bg ON bg.id = pl.bailleurgestionnaire_id
-	LEFT JOIN LATERAL (
-		SELECT string_agg(civ.libelle || ' ' || ct.prenom || ' ' || ct.nom, ', '
-		                  ORDER BY ct.id) AS names
-		FROM ecolo.ecolo_contactbailleur ct
-		JOIN ecolo.ecolo_valeurparamstatic civ ON civ.id = ct.civilite_id
-		WHERE ct.bailleur_id = bg.id
-	) contacts ON true
+	LEFT JOIN contacts ON contacts.bailleur_id = bg.id
 ),
 m AS (
 	SELECT src.*,

@@ -23,17 +23,26 @@ root AS (
 	  AND g.conventionapl_id IN (SELECT capl FROM capl_d)
 	ORDER BY g.conventionapl_id, g.datehistoriquedebut DESC
 ),
--- A2: every avenant numbered > 0, with its latest CDG (B33 when several)
-aven AS (
-	SELECT a.conventionapl_id AS capl,
-		(SELECT g.id FROM ecolo.ecolo_conventiondonneesgenerales g
-		 WHERE g.avenant_id = a.id
-		 ORDER BY g.datehistoriquedebut DESC, g.id DESC LIMIT 1) AS cdg,
-		a.id AS avenant_id, a.numero,
-		(SELECT count(*) FROM ecolo.ecolo_conventiondonneesgenerales g
-		 WHERE g.avenant_id = a.id) AS n_cdg
+-- A2: every avenant numbered > 0, with its latest CDG (B33 when several);
+-- the CDGs of all avenants are grouped once (no per-avenant subquery: the
+-- source has no index on avenant_id)
+aven_d AS (
+	SELECT a.id, a.conventionapl_id, a.numero
 	FROM ecolo.ecolo_avenant a
 	WHERE a.numero > 0 AND a.conventionapl_id IN (SELECT capl FROM capl_d)
+),
+aven_cdg AS (
+	SELECT g.avenant_id, count(*) AS n_cdg,
+		(array_agg(g.id ORDER BY g.datehistoriquedebut DESC, g.id DESC))[1] AS cdg
+	FROM ecolo.ecolo_conventiondonneesgenerales g
+	WHERE g.avenant_id IN (SELECT id FROM aven_d)
+	GROUP BY g.avenant_id
+),
+aven AS (
+	SELECT a.conventionapl_id AS capl, ac.cdg, a.id AS avenant_id, a.numero,
+		coalesce(ac.n_cdg, 0) AS n_cdg
+	FROM aven_d a
+	LEFT JOIN aven_cdg ac ON ac.avenant_id = a.id
 ),
 -- A3: an iteration without CDG takes the CDG of the convention's first iteration
 iter AS (
@@ -75,15 +84,18 @@ dep AS (
 	SELECT DISTINCT ON (capl) capl, departement
 	FROM cand
 	ORDER BY capl, fin COLLATE "C", numero DESC
+),
+-- an avenant row has a parent when its (convention, financement) has a root
+roots AS (
+	SELECT DISTINCT capl, fin FROM cand WHERE numero = 0
 )
 SELECT c.capl || ':' || c.fin || ':' || c.numero AS id,
 	c.cdg, c.capl, c.avenant_id, c.fin, c.numero,
-	EXISTS (SELECT 1 FROM cand r
-	        WHERE r.capl = c.capl AND r.fin = c.fin AND r.numero = 0 AND c.numero > 0)
-		AS has_parent,
+	c.numero > 0 AND r.capl IS NOT NULL AS has_parent,
 	array_to_string(c.programme_ids, ',') AS programme_ids,
 	c.pl1, c.n_cdg
 FROM cand c
 JOIN dep ON dep.capl = c.capl
+LEFT JOIN roots r ON r.capl = c.capl AND r.fin = c.fin
 WHERE dep.departement = $1
 ORDER BY c.capl, c.fin COLLATE "C", c.numero

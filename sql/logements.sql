@@ -1,18 +1,24 @@
 -- logements.sql: APiLos logements of the lots being imported (mapping.md
 -- §2.5.6, decision B4). $1 lot key (history id), $2 programme_ids of the
 -- lot's (CDG, financement). A logement goes to the first lot that reaches it.
+-- The programme ids are unnested into rows so that the join on
+-- l.programmelogement_id is a plain equality: hashed when that column has no
+-- index (the published DDL has none), an index lookup when it has one.
 WITH h AS (
 	SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS h(id, programme_ids, ord)
 ),
+hp AS (
+	SELECT h.id, h.ord, x.pl::bigint AS pl
+	FROM h CROSS JOIN LATERAL unnest(string_to_array(h.programme_ids, ',')) AS x(pl)
+),
 src AS (
-	SELECT DISTINCT ON (l.id) h.id AS lot, h.ord, l.*, tlo.code AS tlo,
+	SELECT DISTINCT ON (l.id) hp.id AS lot, hp.ord, l.*, tlo.code AS tlo,
 		pl.montantplafondloyerindinitial AS plafond
-	FROM h
-	JOIN ecolo.ecolo_logement l
-		ON l.programmelogement_id = ANY (string_to_array(h.programme_ids, ',')::bigint[])
+	FROM hp
+	JOIN ecolo.ecolo_logement l ON l.programmelogement_id = hp.pl
 	JOIN ecolo.ecolo_valeurparamstatic tlo ON tlo.id = l.typelogement_id
 	JOIN ecolo.ecolo_programmelogement pl ON pl.id = l.programmelogement_id
-	ORDER BY l.id, h.ord
+	ORDER BY l.id, hp.ord
 ),
 m AS (
 	SELECT src.*,

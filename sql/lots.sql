@@ -6,30 +6,45 @@ WITH h AS (
 		WITH ORDINALITY AS h(id, capl, cdg, avenant_id, fin, numero, has_parent,
 		                     programme_ids, pl1, ord)
 ),
+-- nb_logements sums the lot's programmes; annexes and parking come from the
+-- annexes of its first programme. Both are computed once for all lots,
+-- through equality joins (no per-lot subquery: ecolo_annexe has no index on
+-- programmelogement_id).
+hp AS (
+	SELECT h.ord, x.pl::bigint AS pl
+	FROM h CROSS JOIN LATERAL unnest(string_to_array(h.programme_ids, ',')) AS x(pl)
+),
+nb AS (
+	SELECT hp.ord,
+		sum(coalesce(p.logementsnombretotal,
+		             coalesce(p.logementsnombreindtotal, 0)
+		             + coalesce(p.logementsnombrecoltotal, 0))) AS nb_logements
+	FROM hp
+	JOIN ecolo.ecolo_programmelogement p ON p.id = hp.pl
+	GROUP BY hp.ord
+),
+an AS (
+	SELECT an.programmelogement_id AS pl1,
+		array_agg(DISTINCT t.code) AS annexes,
+		(array_agg(an.nombre ORDER BY an.id) FILTER (WHERE t.code = '2'))[1] AS parking
+	FROM ecolo.ecolo_annexe an
+	JOIN ecolo.ecolo_valeurparamstatic t ON t.id = an.typeannexe_id AND t.subtype = 'TAN'
+	WHERE an.programmelogement_id IN (SELECT pl1 FROM h)
+	GROUP BY an.programmelogement_id
+),
 src AS (
 	SELECT h.*, nl.code AS nature, pl.estderogationloyer, pl.surfacehabitable,
 		pl.montantplafondloyerindinitial AS plafond_ind,
 		pl.montantplafondloyercolinitial AS plafond_col, pl.financementdate,
 		coalesce(pl.logementsnombreindtotal, 0) AS ind,
 		coalesce(pl.logementsnombrecoltotal, 0) AS col,
-		(SELECT sum(coalesce(p.logementsnombretotal,
-		                     coalesce(p.logementsnombreindtotal, 0)
-		                     + coalesce(p.logementsnombrecoltotal, 0)))
-		 FROM ecolo.ecolo_programmelogement p
-		 WHERE p.id = ANY (string_to_array(h.programme_ids, ',')::bigint[])) AS nb_logements,
-		(SELECT array_agg(DISTINCT t.code)
-		 FROM ecolo.ecolo_annexe an
-		 JOIN ecolo.ecolo_valeurparamstatic t ON t.id = an.typeannexe_id AND t.subtype = 'TAN'
-		 WHERE an.programmelogement_id = h.pl1) AS annexes,
-		(SELECT an.nombre
-		 FROM ecolo.ecolo_annexe an
-		 JOIN ecolo.ecolo_valeurparamstatic t ON t.id = an.typeannexe_id AND t.subtype = 'TAN'
-		 WHERE an.programmelogement_id = h.pl1 AND t.code = '2'
-		 ORDER BY an.id LIMIT 1) AS parking
+		nb.nb_logements, an.annexes, an.parking
 	FROM h
 	JOIN ecolo.ecolo_conventiondonneesgenerales g ON g.id = h.cdg
 	JOIN ecolo.ecolo_naturelogement nl ON nl.id = g.naturelogement_id
 	JOIN ecolo.ecolo_programmelogement pl ON pl.id = h.pl1
+	LEFT JOIN nb ON nb.ord = h.ord
+	LEFT JOIN an ON an.pl1 = h.pl1
 ),
 m AS (
 	SELECT src.*,

@@ -7,6 +7,25 @@ WITH p AS (
 	                     $6::bigint[], $7::bool[])
 		WITH ORDINALITY AS p(key, capl, numero, fin, cdg, pl1, has_parent, ord)
 ),
+-- the first address of each programme and the first postal code of each
+-- commune, chosen once for all rows (equality joins: the foreign-key
+-- columns of the source may have no index)
+pa AS (
+	SELECT DISTINCT ON (a.programmelogement_id) a.*
+	FROM ecolo.ecolo_programmeadresse a
+	WHERE a.programmelogement_id IN (SELECT pl1 FROM p)
+	ORDER BY a.programmelogement_id, a.id
+),
+cp AS (
+	SELECT DISTINCT ON (x.codeinsee) x.codeinsee, x.codepostal
+	FROM ecolo.ecolo_codepostal x
+	WHERE x.codeinsee IN (
+		SELECT com.code
+		FROM p
+		JOIN ecolo.ecolo_programmelogement pl ON pl.id = p.pl1
+		JOIN ecolo.ecolo_commune com ON com.id = pl.commune_id)
+	ORDER BY x.codeinsee, x.id
+),
 src AS (
 	SELECT p.*, pl.description, pl.financementreferencedossier, pl.financementdate,
 		pl.datemiseservice, pl.datemisechantier, pl.surfaceutile, pl.surfacecorrigee,
@@ -26,13 +45,8 @@ src AS (
 	JOIN ecolo.ecolo_departement d ON d.id = com.departement_id
 	JOIN ecolo.ecolo_region r ON r.id = d.region_id
 	LEFT JOIN ecolo.ecolo_valeurparamstatic nop ON nop.id = pl.natureoperation_id
-	LEFT JOIN LATERAL (
-		SELECT * FROM ecolo.ecolo_programmeadresse a
-		WHERE a.programmelogement_id = pl.id ORDER BY a.id LIMIT 1
-	) pa ON true
-	LEFT JOIN LATERAL (
-		SELECT * FROM ecolo.ecolo_codepostal x WHERE x.codeinsee = com.code ORDER BY x.id LIMIT 1
-	) cp ON true
+	LEFT JOIN pa ON pa.programmelogement_id = pl.id
+	LEFT JOIN cp ON cp.codeinsee = com.code
 ),
 m AS (
 	SELECT src.*,
