@@ -43,6 +43,16 @@ log=$TEST_SERVERS_DIR/import.log
 load_generated ecoloweb "${GEN_ARGS[@]}"
 load_apilos_schema apilos
 
+# the source has the shape asked for: no index on a foreign-key column (the
+# published DDL), or the 40 of tests/ecoloweb_fk_indexes.sql
+fk_indexes=$(psql_q ecoloweb "SELECT count(*) FROM pg_indexes WHERE schemaname = 'ecolo'
+	AND indexname LIKE 'ix\_%'")
+if [ "${ECOLO_FK_INDEXES:-0}" = 1 ]; then
+	assert_eq "source with the foreign-key indexes" 40 "$fk_indexes"
+else
+	assert_eq "source shaped like the published DDL: no foreign-key index" 0 "$fk_indexes"
+fi
+
 
 
 assert_snapshot_eq() {
