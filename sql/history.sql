@@ -79,23 +79,22 @@ cand AS (
 	JOIN pair p ON p.cdg = i.cdg
 	WHERE p.n_communes = 1 AND p.n_owners = 1
 ),
--- 1.6 (B15): one département per convention: smallest financement, greatest numero
-dep AS (
-	SELECT DISTINCT ON (capl) capl, departement
-	FROM cand
-	ORDER BY capl, fin COLLATE "C", numero DESC
-),
--- an avenant row has a parent when its (convention, financement) has a root
-roots AS (
-	SELECT DISTINCT capl, fin FROM cand WHERE numero = 0
+-- 1.6 (B15): one département per convention, that of its row with the
+-- smallest financement and greatest numero; an avenant row has a parent when
+-- its (convention, financement) has a root. Window functions over cand, not
+-- joins of cand with itself: one sort, whatever the planner estimates.
+ranked AS (
+	SELECT c.*,
+		first_value(c.departement) OVER (
+			PARTITION BY c.capl ORDER BY c.fin COLLATE "C", c.numero DESC) AS conv_departement,
+		bool_or(c.numero = 0) OVER (PARTITION BY c.capl, c.fin) AS has_root
+	FROM cand c
 )
 SELECT c.capl || ':' || c.fin || ':' || c.numero AS id,
 	c.cdg, c.capl, c.avenant_id, c.fin, c.numero,
-	c.numero > 0 AND r.capl IS NOT NULL AS has_parent,
+	c.numero > 0 AND c.has_root AS has_parent,
 	array_to_string(c.programme_ids, ',') AS programme_ids,
 	c.pl1, c.n_cdg
-FROM cand c
-JOIN dep ON dep.capl = c.capl
-LEFT JOIN roots r ON r.capl = c.capl AND r.fin = c.fin
-WHERE dep.departement = $1
+FROM ranked c
+WHERE c.conv_departement = $1
 ORDER BY c.capl, c.fin COLLATE "C", c.numero
