@@ -7,18 +7,21 @@
 WITH h AS (
 	SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS h(id, programme_ids, ord)
 ),
+-- A logement is reached through its programme only: the first lot that
+-- reaches the programme gets all its logements, decided on the few programme
+-- rows rather than on the many logement rows.
 hp AS (
-	SELECT h.id, h.ord, x.pl::bigint AS pl
+	SELECT DISTINCT ON (x.pl::bigint) h.id, h.ord, x.pl::bigint AS pl
 	FROM h CROSS JOIN LATERAL unnest(string_to_array(h.programme_ids, ',')) AS x(pl)
+	ORDER BY x.pl::bigint, h.ord
 ),
 src AS (
-	SELECT DISTINCT ON (l.id) hp.id AS lot, hp.ord, l.*, tlo.code AS tlo,
+	SELECT hp.id AS lot, hp.ord, l.*, tlo.code AS tlo,
 		pl.montantplafondloyerindinitial AS plafond
 	FROM hp
 	JOIN ecolo.ecolo_logement l ON l.programmelogement_id = hp.pl
 	JOIN ecolo.ecolo_valeurparamstatic tlo ON tlo.id = l.typelogement_id
 	JOIN ecolo.ecolo_programmelogement pl ON pl.id = l.programmelogement_id
-	ORDER BY l.id, hp.ord
 ),
 m AS (
 	SELECT src.*,

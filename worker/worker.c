@@ -112,7 +112,13 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* setup_source opens the read-only snapshot the whole département is read from. */
+/*
+ * setup_source opens the read-only snapshot the whole département is read
+ * from. The queries are single passes over big tables: JIT compiling costs
+ * them more than it saves, a département's sorts fit in 32 MB instead of
+ * spilling to disk, and the launch already runs one département per core, so
+ * no parallel workers.
+ */
 static bool setup_source(pgconn *src)
 {
 	return pg_exec_ok(src, "source session settings",
@@ -120,7 +126,10 @@ static bool setup_source(pgconn *src)
 	                  "set_config('DateStyle', 'ISO, YMD', false), "
 	                  "set_config('extra_float_digits', '1', false), "
 	                  "set_config('statement_timeout', '0', false), "
-	                  "set_config('IntervalStyle', 'postgres', false)",
+	                  "set_config('IntervalStyle', 'postgres', false), "
+	                  "set_config('jit', 'off', false), "
+	                  "set_config('work_mem', '32MB', false), "
+	                  "set_config('max_parallel_workers_per_gather', '0', false)",
 	                  0, NULL) &&
 	       pg_exec_ok(src, "source snapshot",
 	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL);
