@@ -87,6 +87,15 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* mono_s returns the monotonic clock in seconds, as dep_run's wait_since. */
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ellipsis returns the character that marks cut text: … when the locale can show it. */
 static wchar_t ellipsis(void)
 {
@@ -287,7 +296,8 @@ static double dep_progress(const dep_run *r)
 	for (int e = 0; e < ENT_COUNT; e++) {
 		if (strcmp(r->phase, entity_name((entity)e)) != 0)
 			continue;
-		double within = 0.5;
+		/* a class whose query has not returned a row has not begun */
+		double within = r->wait_since > 0 ? 0 : 0.5;
 		uint32_t planned = r->planned[ENT_CONVENTION].read;
 		if ((e == ENT_CONVENTION || e == ENT_LOT) && planned > 0)
 			within = (double)r->counts[e].read / planned;
@@ -516,11 +526,30 @@ static void draw_numbers(const layout *lay, int y, const row_sums *s, double ela
 	put_col(lay, y, COL_ETA, buf, A_NORMAL, true);
 }
 
+/*
+ * draw_phase draws what a running département does: its phase, or that it
+ * waits on Ecoloweb for the first row of a class, and for how long.
+ */
+static void draw_phase(const dashboard *d, const layout *lay, int y, const dep_run *r)
+{
+	char buf[96], waited[16];
+
+	if (r->wait_since <= 0) {
+		put_col(lay, y, COL_ERROR, r->phase, A_DIM, false);
+		return;
+	}
+	fmt_eta(mono_s() - r->wait_since, waited, sizeof(waited));
+	snprintf(buf, sizeof(buf), "waiting on Ecoloweb: %s %s", r->phase, waited);
+	put_col(lay, y, COL_ERROR, buf, pair_attr(d, PAIR_YELLOW), false);
+}
+
 /* draw_dep draws the row of one département. */
 static void draw_dep(const dashboard *d, const layout *lay, int y, const dep_run *r, double now)
 {
 	row_sums s;
 	bool active = r->state == DEP_RUNNING || r->state == DEP_READY;
+	/* no ETA while a source query is silent: the rate so far says nothing of it */
+	bool eta_ok = active && r->wait_since <= 0;
 	double end = r->ended > 0 ? r->ended : now;
 
 	memset(&s, 0, sizeof(s));
@@ -532,11 +561,11 @@ static void draw_dep(const dashboard *d, const layout *lay, int y, const dep_run
 	if (s.main_read == 0 && (r->state == DEP_COMMITTED || r->state == DEP_CHECKED))
 		s.main_read = s.main_done = 1; /* nothing to import: done all the same */
 	draw_numbers(lay, y, &s, r->started > 0 ? end - r->started : 0, r->started > 0, active,
-	             active, now);
+	             eta_ok, now);
 	if (r->last_error[0])
 		put_col(lay, y, COL_ERROR, r->last_error, pair_attr(d, PAIR_RED), false);
 	else if (active && r->phase[0])
-		put_col(lay, y, COL_ERROR, r->phase, A_DIM, false);
+		draw_phase(d, lay, y, r);
 }
 
 /* launch_start returns when the launch began: l->started, its first worker, or the opening. */
@@ -1104,6 +1133,7 @@ static void demo_grow(dep_run *r, unsigned step, unsigned speed)
 		c->read = c->created + c->skipped + (step % 3 ? per_step[e] * speed : 0);
 	}
 	snprintf(r->phase, sizeof(r->phase), "%s", step % 4 < 2 ? "logement" : "piece_jointe");
+	r->wait_since = 0;
 }
 
 int main(int argc, char **argv)
@@ -1173,8 +1203,10 @@ int main(int argc, char **argv)
 			dep_run *r = &l.deps[i];
 			if (r->state == DEP_RUNNING && (i % 4 != 2 || step >= 4))
 				demo_grow(r, step, i % 4 == 1 ? 3 : 1);
-			else if (r->state == DEP_RUNNING)
-				snprintf(r->phase, sizeof(r->phase), "history");
+			else if (r->state == DEP_RUNNING && r->wait_since <= 0) {
+				snprintf(r->phase, sizeof(r->phase), "convention history");
+				r->wait_since = mono_s();
+			}
 		}
 		if (n > 3 && step == 4) {
 			l.deps[3].state = DEP_RUNNING;

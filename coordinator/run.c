@@ -61,6 +61,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* mono_s returns a clock that no setting of the date moves, to time the waits. */
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 const char *dep_state_name(dep_state s)
 {
 	static const char *const names[] = {"pending", "running",     "ready", "committed",
@@ -124,11 +133,27 @@ static void print_line(const launch *l, log_level level, const char *dep, const 
 	fflush(stderr);
 }
 
+/*
+ * phase_text writes what a département is doing: its phase, or, while a
+ * source query has not returned its first row, that it waits on Ecoloweb
+ * and for how long (its counters do not move meanwhile).
+ */
+static void phase_text(const dep_run *d, char *buf, size_t len)
+{
+	if (d->wait_since > 0)
+		snprintf(buf, len, "waiting on Ecoloweb for %s since %.0f s", d->phase,
+		         mono_s() - d->wait_since);
+	else
+		snprintf(buf, len, "%s", d->phase[0] ? d->phase : "starting");
+}
+
 /* progress_text summarises a département's counters in one line. */
 static void progress_text(const dep_run *d, char *buf, size_t len)
 {
-	size_t off = (size_t)snprintf(buf, len, "%s, %s:", dep_state_name(d->state),
-	                              d->phase[0] ? d->phase : "starting");
+	char phase[96];
+
+	phase_text(d, phase, sizeof(phase));
+	size_t off = (size_t)snprintf(buf, len, "%s, %s:", dep_state_name(d->state), phase);
 
 	for (int e = 0; e < ENT_COUNT && off < len; e++) {
 		const entity_counts *c = &d->counts[e];
@@ -293,6 +318,8 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 	case MSG_PROGRESS:
 		memcpy(d->counts, msg->counts, sizeof(d->counts));
 		snprintf(d->phase, sizeof(d->phase), "%s", msg->phase);
+		/* timed here: the worker sends it as it sends the query */
+		d->wait_since = msg->waiting ? mono_s() : 0;
 		break;
 	case MSG_LOG:
 		print_line(st->l, (log_level)msg->level, d->code, msg->text);

@@ -36,6 +36,8 @@ typedef struct dep_run {
 	entity_counts counts[ENT_COUNT];
 	entity_counts planned[ENT_COUNT]; /* PLAN: rows to read, where known (.read) */
 	char phase[32];
+	double wait_since; /* CLOCK_MONOTONIC seconds when the source query of phase was sent, 0
+	                      once its first row came (or when not waiting on Ecoloweb) */
 	char last_error[256];
 	double started, ended; /* seconds since the epoch */
 	int exit_status;       /* of the worker process, -1 while running */

@@ -141,7 +141,7 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
                const char *const *params, pg_row_cb row_cb, void *ctx)
 {
 	double t0 = now_ms();
-	bool ok = true, stopped = false;
+	bool ok = true, stopped = false, waiting;
 	long rows = 0;
 	PGresult *res;
 
@@ -153,8 +153,17 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
 		drain_results(pg);
 		return false;
 	}
+	waiting = pg->on_wait != NULL;
+	if (waiting)
+		pg->on_wait(pg->wait_ctx, what, true);
 	while ((res = PQgetResult(pg->conn)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
+
+		/* the first result ends the wait, be it a row, no row at all or an error */
+		if (waiting) {
+			waiting = false;
+			pg->on_wait(pg->wait_ctx, what, false);
+		}
 
 		if (st == PGRES_SINGLE_TUPLE) {
 			rows++;
@@ -169,6 +178,8 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
 		}
 		PQclear(res);
 	}
+	if (waiting) /* no result at all: the connection is gone */
+		pg->on_wait(pg->wait_ctx, what, false);
 	if (ok)
 		pg->sqlstate[0] = '\0';
 	if (pg->debug)

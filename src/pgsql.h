@@ -12,13 +12,23 @@
 
 #include <libpq-fe.h>
 
+/*
+ * pg_wait_cb is told when pg_stream's query was sent (waiting true) and
+ * when its first result came back (false): the time between is spent in
+ * the server, before any row, the longest silence of a source read.
+ */
+typedef void (*pg_wait_cb)(void *ctx, const char *what, bool waiting);
+
 typedef struct pgconn {
 	PGconn *conn;
 	const char *role;     /* "SOURCE", "TARGET", "TARGET-SIDE": prefix of its log lines */
 	char sqlstate[6];     /* SQLSTATE of the last failure, "" if none */
 	bool debug;           /* log SQL text and timings */
 	char errmsg[512];     /* why pg_connect failed (libpq's first line, no password) */
-	const char *expected; /* SQLSTATEs the caller handles itself ("23505 40P01"): logged at debug level */
+	const char *expected; /* SQLSTATEs the caller handles itself ("23505 40P01"): logged at
+	                         debug level */
+	pg_wait_cb on_wait;   /* or NULL; set after pg_connect, which clears the struct */
+	void *wait_ctx;
 } pgconn;
 
 /*
@@ -47,6 +57,8 @@ bool pg_exec_ok(pgconn *pg, const char *what, const char *sql, int nparams,
  * row (res holds that one row; do not PQclear it). A callback returning
  * false stops the stream (the query is cancelled); pg_stream then returns
  * false. Also false on a server error, which may come after some rows.
+ * pg->on_wait, when set, is told when the wait for the first result starts
+ * and ends.
  */
 typedef bool (*pg_row_cb)(void *ctx, const PGresult *row);
 bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,

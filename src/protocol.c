@@ -8,7 +8,8 @@
  *   PLAN, PROGRESS,    for each entity in enum order, the six counters of
  *   DONE               entity_counts (read, created, matched, skipped,
  *                      updated, errors) as u32 -- 264 bytes, then:
- *                      PROGRESS: phase length (u8, < 32), phase bytes;
+ *                      PROGRESS: waiting (u8, 0 or 1), phase length
+ *                      (u8, < 32), phase bytes;
  *                      DONE: status (u8)
  *   LOG                level (u8), text length (u16), text bytes
  *   ERROR              SQLSTATE (5 bytes, NUL-padded), text length (u16), text
@@ -38,7 +39,7 @@
 _Static_assert(PROTO_MAX_FRAME <= PIPE_BUF, "a frame must be written untorn by one write()");
 _Static_assert(PROTO_HEADER_SIZE + SQLSTATE_LEN + 2 + TEXT_MAX <= PROTO_MAX_FRAME,
                "the longest ERROR frame must fit in one frame");
-_Static_assert(PROTO_HEADER_SIZE + COUNTS_SIZE + 1 + PHASE_MAX <= PROTO_MAX_FRAME,
+_Static_assert(PROTO_HEADER_SIZE + COUNTS_SIZE + 2 + PHASE_MAX <= PROTO_MAX_FRAME,
                "the longest PROGRESS frame must fit in one frame");
 
 /* put_u16 stores v little-endian at p. */
@@ -140,9 +141,10 @@ static long encode_payload(const message *msg, uint8_t *p)
 		n = strnlen(msg->phase, sizeof(msg->phase));
 		n = utf8_cut(msg->phase, n, PHASE_MAX);
 		put_counts(p, msg->counts);
-		p[COUNTS_SIZE] = (uint8_t)n;
-		memcpy(p + COUNTS_SIZE + 1, msg->phase, n);
-		return (long)(COUNTS_SIZE + 1 + n);
+		p[COUNTS_SIZE] = msg->waiting;
+		p[COUNTS_SIZE + 1] = (uint8_t)n;
+		memcpy(p + COUNTS_SIZE + 2, msg->phase, n);
+		return (long)(COUNTS_SIZE + 2 + n);
 	case MSG_DONE:
 		if (msg->status < DONE_COMMITTED || msg->status > DONE_PREPARED)
 			return -1;
@@ -253,7 +255,7 @@ static bool length_ok(msg_type t, size_t n)
 	case MSG_PLAN:
 		return n == COUNTS_SIZE;
 	case MSG_PROGRESS:
-		return n >= COUNTS_SIZE + 1 && n <= COUNTS_SIZE + 1 + PHASE_MAX;
+		return n >= COUNTS_SIZE + 2 && n <= COUNTS_SIZE + 2 + PHASE_MAX;
 	case MSG_DONE:
 		return n == COUNTS_SIZE + 1;
 	case MSG_LOG:
@@ -324,7 +326,9 @@ static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 		return true;
 	case MSG_PROGRESS:
 		get_counts(p, msg->counts);
-		return get_string(p + COUNTS_SIZE + 1, p[COUNTS_SIZE], n - COUNTS_SIZE - 1,
+		msg->waiting = p[COUNTS_SIZE] == 1;
+		return p[COUNTS_SIZE] <= 1 &&
+		       get_string(p + COUNTS_SIZE + 2, p[COUNTS_SIZE + 1], n - COUNTS_SIZE - 2,
 		                  msg->phase, sizeof(msg->phase));
 	case MSG_DONE:
 		get_counts(p, msg->counts);

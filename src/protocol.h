@@ -22,7 +22,7 @@
 typedef enum msg_type {
 	MSG_HELLO = 1, /* worker -> coord: pid, département */
 	MSG_PLAN,      /* totals per entity when known */
-	MSG_PROGRESS,  /* counts per entity so far, current phase */
+	MSG_PROGRESS,  /* counts per entity so far, current phase, waiting on its query */
 	MSG_LOG,       /* level, text */
 	MSG_ERROR,     /* what, where, SQLSTATE */
 	MSG_READY,     /* all rows written, waiting for the verdict */
@@ -47,6 +47,7 @@ typedef struct message {
 	/* PLAN, PROGRESS, DONE */
 	entity_counts counts[ENT_COUNT];
 	char phase[32]; /* PROGRESS: entity being read, e.g. "logement" */
+	bool waiting;   /* PROGRESS: phase's source query was sent, no row came back yet */
 	/* LOG, ERROR */
 	int32_t level;
 	char sqlstate[6];

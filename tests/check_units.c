@@ -579,8 +579,10 @@ static message sample(msg_type t)
 			m.counts[e].updated = (uint32_t)e * 7;
 			m.counts[e].errors = (uint32_t)e * 11;
 		}
-		if (t == MSG_PROGRESS)
+		if (t == MSG_PROGRESS) {
 			snprintf(m.phase, sizeof(m.phase), "%s", "logement");
+			m.waiting = true;
+		}
 		if (t == MSG_DONE)
 			m.status = DONE_ROLLED_BACK;
 		break;
@@ -617,6 +619,7 @@ START_TEST(test_proto_round_trip)
 		ck_assert_str_eq(got.departement, m.departement);
 		ck_assert_mem_eq(got.counts, m.counts, sizeof(m.counts));
 		ck_assert_str_eq(got.phase, m.phase);
+		ck_assert_int_eq(got.waiting, m.waiting);
 		ck_assert_int_eq(got.level, m.level);
 		ck_assert_str_eq(got.sqlstate, m.sqlstate);
 		ck_assert_str_eq(got.text, m.text);
@@ -767,6 +770,55 @@ START_TEST(test_proto_bad_frames)
 }
 END_TEST
 
+/*
+ * PROGRESS says whether the worker waits on the source query of its phase:
+ * one byte after the counters, 0 or 1, anything else refused.
+ */
+START_TEST(test_proto_progress_waiting)
+{
+	const size_t at = PROTO_HEADER_SIZE + ENT_COUNT * 6 * 4; /* after the counters */
+	message m = sample(MSG_PROGRESS), got;
+	uint8_t buf[PROTO_MAX_FRAME];
+	proto_decoder d;
+	size_t n = proto_encode(&m, buf);
+
+	ck_assert_uint_eq(n, at + 2 + strlen("logement"));
+	ck_assert_uint_eq(buf[at], 1);
+	ck_assert_uint_eq(buf[at + 1], strlen("logement"));
+
+	/* the row came: same phase, no longer waiting */
+	m.waiting = false;
+	n = proto_encode(&m, buf);
+	ck_assert_uint_eq(buf[at], 0);
+	proto_decoder_init(&d);
+	ck_assert(proto_feed(&d, buf, n));
+	ck_assert_int_eq(proto_next(&d, &got), 1);
+	ck_assert(!got.waiting);
+	ck_assert_str_eq(got.phase, "logement");
+
+	/* an empty phase still carries the flag */
+	m.waiting = true;
+	m.phase[0] = '\0';
+	n = proto_encode(&m, buf);
+	ck_assert_uint_eq(n, at + 2);
+	proto_decoder_init(&d);
+	ck_assert(proto_feed(&d, buf, n));
+	ck_assert_int_eq(proto_next(&d, &got), 1);
+	ck_assert(got.waiting);
+	ck_assert_str_eq(got.phase, "");
+
+	/* neither 0 nor 1 */
+	buf[at] = 2;
+	expect_malformed(buf, n, "PROGRESS whose waiting flag is 2");
+	/* a PROGRESS frame without the flag byte is one byte short */
+	m = sample(MSG_PROGRESS);
+	m.phase[0] = '\0';
+	n = proto_encode(&m, buf);
+	buf[2] = (uint8_t)(buf[2] - 1);
+	expect_malformed(buf, 4, "PROGRESS without its waiting flag");
+}
+END_TEST
+
 START_TEST(test_proto_encode_invalid)
 {
 	uint8_t buf[PROTO_MAX_FRAME];
@@ -860,6 +912,7 @@ START_TEST(test_proto_pipe)
 	ck_assert(proto_feed(&d, buf, (size_t)n));
 	ck_assert_int_eq(proto_next(&d, &got), 1);
 	ck_assert_str_eq(got.phase, "logement");
+	ck_assert(got.waiting);
 
 	/* invalid message: nothing written */
 	m.type = (msg_type)0;
@@ -1335,6 +1388,7 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_proto_byte_by_byte);
 	tcase_add_test(tc, test_proto_several_in_one_feed);
 	tcase_add_test(tc, test_proto_bad_frames);
+	tcase_add_test(tc, test_proto_progress_waiting);
 	tcase_add_test(tc, test_proto_encode_invalid);
 	tcase_add_test(tc, test_proto_utf8_cut);
 	tcase_add_test(tc, test_proto_feed_overflow);

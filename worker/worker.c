@@ -80,6 +80,22 @@ static void on_progress(import_ctx *ctx, entity current)
 	send_counts(ctx, MSG_PROGRESS, entity_name(current), 0);
 }
 
+/*
+ * on_source_wait is the source connection's pg_wait_cb: PROGRESS saying
+ * that the query of what (an entity class, the convention history) was
+ * sent and no row came back yet, then that one came. The coordinator shows
+ * the wait on Ecoloweb and its length instead of a class that stalls.
+ */
+static void on_source_wait(void *arg, const char *what, bool waiting)
+{
+	const import_ctx *ctx = arg;
+	message msg = {.type = MSG_PROGRESS, .waiting = waiting};
+
+	memcpy(msg.counts, ctx->counts, sizeof(msg.counts));
+	snprintf(msg.phase, sizeof(msg.phase), "%s", what);
+	proto_send(status_fd, &msg);
+}
+
 /* send_error sends ERROR: what failed, with the SQLSTATE when a database said it. */
 static void send_error(const char *sqlstate, const char *fmt, const char *detail)
 {
@@ -370,6 +386,8 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 		return DONE_FAILED;
 	}
 	ctx->src->debug = ctx->dst->debug = args->opts->debug;
+	ctx->src->on_wait = on_source_wait;
+	ctx->src->wait_ctx = ctx;
 	cancel_source = PQgetCancel(ctx->src->conn);
 	cancel_target = PQgetCancel(ctx->dst->conn);
 	if (!setup_source(ctx->src) || !setup_target(ctx->dst, ctx->now, sizeof(ctx->now)))
