@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capacity.h"
 #include "config.h"
 #include "dashboard.h"
 #include "exitcodes.h"
@@ -79,8 +80,57 @@ static bool confirm_all(const options *opts)
 }
 
 /*
+ * check_budget prints the launch's connections and refuses a launch over
+ * --max-connections (all servers together, the operator's own bound).
+ */
+static bool check_budget(const launch *l, const conn_need *need)
+{
+	const options *opts = l->opts;
+	size_t per_worker = opts->dry_run ? 2 : 3; /* Ecoloweb, APiLos, APiLos side */
+	size_t budget = l->jobs * per_worker + need->waiting + 1;
+
+	log_info("connections: %zu worker(s) x %zu (Ecoloweb, APiLos%s) + %zu waiting for the "
+	         "verdict "
+	         "x 1 + 1 coordinator = %zu",
+	         l->jobs, per_worker, opts->dry_run ? "" : ", APiLos side", need->waiting, budget);
+	if (opts->max_connections > 0 && budget > (size_t)opts->max_connections) {
+		log_error("this launch needs %zu database connections, more than --max-connections "
+		          "%d: "
+		          "lower --jobs%s",
+		          budget, opts->max_connections,
+		          l->prepared ? "" : " (or allow prepared transactions on APiLos)");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * plan_connections asks the servers what they can give: prepared
+ * transactions when APiLos has a slot for each département (otherwise
+ * ready départements keep their session open until the verdict), and
+ * enough connection slots for that plan. False (exit 2) when it does not fit.
+ */
+static bool plan_connections(launch *l, const config *cfg)
+{
+	const options *opts = l->opts;
+	conn_plan plan = {.n = l->n,
+	                  .jobs = l->jobs,
+	                  .dry_run = opts->dry_run,
+	                  .per_departement = opts->commit_per_departement,
+	                  .update = opts->update};
+	capacity cap;
+
+	if (!capacity_read(&cap, cfg))
+		return false;
+	conn_need need = capacity_need(&cap, &plan);
+	l->prepared = need.prepared;
+	capacity_log_prepared(&cap, &plan);
+	return check_budget(l, &need) && capacity_check(&cap, &plan);
+}
+
+/*
  * plan_launch decides how the launch runs: workers at once, Redis, the
- * verdict (prepared transactions or open ones), the connection budget.
+ * verdict (prepared transactions or open ones), the connections.
  * False (exit 2) when the configuration cannot run it.
  */
 static bool plan_launch(launch *l, const config *cfg)
@@ -94,27 +144,8 @@ static bool plan_launch(launch *l, const config *cfg)
 		          l->jobs);
 		return false;
 	}
-	/* --update stages rows in temporary tables, which PREPARE TRANSACTION refuses */
-	l->prepared = !opts->dry_run && !opts->commit_per_departement && !opts->update &&
-	              verdict_prepared_possible(cfg, l->n);
-	/* without prepared transactions, READY workers keep their APiLos session until the verdict
-	 */
-	bool waiters = !(l->prepared || opts->commit_per_departement || opts->dry_run);
-	size_t waiting = waiters ? l->n - l->jobs : 0;
-	size_t per_worker = opts->dry_run ? 2 : 3; /* Ecoloweb, APiLos, APiLos side */
-	size_t budget = l->jobs * per_worker + waiting + 1;
-	log_info("connections: %zu worker(s) x %zu (Ecoloweb, APiLos%s) + %zu waiting for the "
-	         "verdict "
-	         "x 1 + 1 coordinator = %zu",
-	         l->jobs, per_worker, opts->dry_run ? "" : ", APiLos side", waiting, budget);
-	if (opts->max_connections > 0 && budget > (size_t)opts->max_connections) {
-		log_error("this launch needs %zu database connections, more than --max-connections "
-		          "%d: "
-		          "lower --jobs%s",
-		          budget, opts->max_connections,
-		          l->prepared ? "" : " (or allow prepared transactions on APiLos)");
+	if (!plan_connections(l, cfg))
 		return false;
-	}
 	log_info("verdict: %s",
 	         opts->dry_run                  ? "dry run, everything rolled back"
 	         : opts->commit_per_departement ? "each département commits when it is done"

@@ -1,6 +1,6 @@
 /*
  * coordinator/verdict.c
- *     Prepared transactions: detection, the final COMMIT/ROLLBACK PREPARED,
+ *     Prepared transactions: the final COMMIT/ROLLBACK PREPARED,
  *     and the start-up clean-up of what a dead launch prepared.
  */
 #include <stdlib.h>
@@ -24,22 +24,6 @@ static bool connect_target(pgconn *pg, const config *cfg)
 		return true;
 	log_error("cannot connect to the APiLos database (%s): %s", cfg->target_safe, pg->errmsg);
 	return false;
-}
-
-bool verdict_prepared_possible(const config *cfg, size_t workers)
-{
-	pgconn pg;
-
-	if (!connect_target(&pg, cfg))
-		return false;
-	PGresult *res =
-	        pg_exec(&pg, "max_prepared_transactions",
-	                "SELECT current_setting('max_prepared_transactions')::int", 0, NULL);
-	bool ok = res && (size_t)atol(PQgetvalue(res, 0, 0)) >= workers;
-
-	PQclear(res);
-	pg_disconnect(&pg);
-	return ok;
 }
 
 #define PRESENCE_PREFIX "import_ecoloweb_data/launch/"

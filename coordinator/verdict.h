@@ -1,9 +1,9 @@
 /*
  * coordinator/verdict.h
- *     The launch's verdict on the APiLos side: whether workers end with
- *     PREPARE TRANSACTION (then the coordinator runs COMMIT PREPARED or
- *     ROLLBACK PREPARED for all of them), and the clean-up of prepared
- *     transactions a dead launch left behind.
+ *     The launch's verdict on the APiLos side: when workers end with
+ *     PREPARE TRANSACTION (capacity.h decides whether they can), the
+ *     coordinator runs COMMIT PREPARED or ROLLBACK PREPARED for all of
+ *     them; and the clean-up of prepared transactions a dead launch left.
  */
 #ifndef ECOLO_VERDICT_H
 #define ECOLO_VERDICT_H
@@ -19,12 +19,6 @@
 
 /* verdict_gid writes the prepared transaction name of a département of a launch. */
 void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep);
-
-/*
- * verdict_prepared_possible tells whether the APiLos server allows workers
- * prepared transactions at once (max_prepared_transactions >= workers).
- */
-bool verdict_prepared_possible(const config *cfg, size_t workers);
 
 /*
  * verdict_cleanup rolls back the prepared transactions named GID_PREFIX...
