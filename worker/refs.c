@@ -2,6 +2,7 @@
  * worker/refs.c
  *     Key maps, reference lookups and reference repairs (mapping.md §3).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,29 +131,91 @@ char *sql_int_array(const int32_t *values, size_t n)
 	return sb.data;
 }
 
-/* lookup_sql returns the reference query for table (an identifier from the code). */
-static char *lookup_sql(const char *table)
+/*
+ * live_sql returns the query that tells which of a list of ids still exist in
+ * table (an identifier from the code). Asked apart from the references, and
+ * only for the ids they hold: a join of the references with table lets the
+ * planner hash the whole table on each batch once it grows, an import that
+ * slows down with every row it writes.
+ */
+static char *live_sql(const char *table)
 {
 	strbuf sb;
 
 	sb_init(&sb);
-	sb_append(&sb, "SELECT r.ecolo_id, r.apilos_id, r.est_supprime, t.id IS NOT NULL\n"
-	               "FROM ecoloweb_ecoloreference r LEFT JOIN ");
+	sb_append(&sb, "SELECT id FROM ");
 	sb_append(&sb, table);
-	sb_append(&sb, " t ON t.id = r.apilos_id\n"
-	               "WHERE r.apilos_model = $1 AND r.ecolo_id = ANY ($2::text[])");
+	sb_append(&sb, " WHERE id = ANY ($1::int[])");
 	return sb.data;
 }
 
-/* ref_from_row turns one result row into a ref_info. */
+/* mark_dangling sets REF_DANGLING on the live references of out whose row is gone. */
+static bool mark_dangling(pgconn *pg, const char *table, ref_info *out, size_t n)
+{
+	int32_t *ids = malloc((n + 1) * sizeof(*ids));
+	size_t n_live = 0;
+
+	if (!ids)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (out[i].state == REF_LIVE)
+			ids[n_live++] = out[i].apilos_id;
+	if (n_live == 0) {
+		free(ids);
+		return true;
+	}
+	char *sql = live_sql(table);
+	char *array = sql_int_array(ids, n_live);
+	const char *params[] = {array};
+	PGresult *res = pg_exec(pg, "rows of the references", sql, 1, params);
+	keymap present = {0};
+
+	free(ids);
+	free(sql);
+	free(array);
+	if (res == NULL)
+		return false;
+	for (int r = 0; r < PQntuples(res); r++)
+		keymap_put(&present, PQgetvalue(res, r, 0), 1);
+	for (size_t i = 0; i < n; i++) {
+		char id[16];
+		int32_t unused;
+
+		snprintf(id, sizeof(id), "%d", (int)out[i].apilos_id);
+		if (out[i].state == REF_LIVE && !keymap_get(&present, id, &unused))
+			out[i].state = REF_DANGLING;
+	}
+	keymap_free(&present);
+	PQclear(res);
+	return true;
+}
+
+/*
+ * The reference lookup, one index probe per key whatever the statistics say.
+ * During a launch the references of the rows being imported are not
+ * committed yet: ANALYZE cannot see them, the statistics say a model has
+ * almost no reference, and "apilos_model = $1 AND ecolo_id = ANY ($2)" is
+ * then planned as a walk through every reference of the model (the index on
+ * (apilos_model, apilos_id)) or a scan of the table: a lookup that grew with
+ * the import, minutes for all of France. A LATERAL with LIMIT cannot be
+ * flattened into a join, and the model as an InitPlan hides its value from
+ * the estimate: each key is one probe of the unique (apilos_model, ecolo_id)
+ * index.
+ */
+static const char lookup_sql[] =
+        "SELECT k.key, r.apilos_id, r.est_supprime\n"
+        "FROM unnest($2::text[]) AS k(key)\n"
+        "CROSS JOIN LATERAL (\n"
+        "\tSELECT r.apilos_id, r.est_supprime FROM ecoloweb_ecoloreference r\n"
+        "\tWHERE r.apilos_model = (SELECT $1::text) AND r.ecolo_id = k.key LIMIT 1) r";
+
+/* ref_from_row turns one result row (ecolo_id, apilos_id, est_supprime) into a ref_info. */
 static ref_info ref_from_row(const PGresult *res, int row)
 {
 	ref_info info = {REF_LIVE, (int32_t)atol(PQgetvalue(res, row, 1))};
 
 	if (strcmp(PQgetvalue(res, row, 2), "t") == 0)
 		info.state = REF_TOMBSTONE;
-	else if (strcmp(PQgetvalue(res, row, 3), "t") != 0)
-		info.state = REF_DANGLING;
 	return info;
 }
 
@@ -163,13 +226,11 @@ bool refs_lookup(pgconn *pg, const char *apilos_model, const char *table, char *
 	if (n == 0)
 		return true;
 
-	char *sql = lookup_sql(table);
 	char *array = sql_text_array(keys, n);
 	const char *params[] = {apilos_model, array};
-	PGresult *res = pg_exec(pg, "reference lookup", sql, 2, params);
+	PGresult *res = pg_exec(pg, "reference lookup", lookup_sql, 2, params);
 	keymap found = {0};
 
-	free(sql);
 	free(array);
 	if (res == NULL) {
 		log_error("cannot read the references of %s", apilos_model);
@@ -185,6 +246,11 @@ bool refs_lookup(pgconn *pg, const char *apilos_model, const char *table, char *
 	}
 	keymap_free(&found);
 	PQclear(res);
+	if (!mark_dangling(pg, table, out, n)) {
+		log_error("cannot read the %s rows the references of %s point to", table,
+		          apilos_model);
+		return false;
+	}
 	return true;
 }
 
@@ -195,8 +261,9 @@ bool refs_mark_deleted(pgconn *pg, const char *apilos_model, char *const *keys, 
 	char *array = sql_text_array(keys, n);
 	const char *params[] = {apilos_model, array};
 	bool ok = pg_exec_ok(pg, "mark references deleted",
-	                     "UPDATE ecoloweb_ecoloreference SET est_supprime = true\n"
-	                     "WHERE apilos_model = $1 AND ecolo_id = ANY ($2::text[])",
+	                     "UPDATE ecoloweb_ecoloreference r SET est_supprime = true\n"
+	                     "FROM unnest($2::text[]) AS k(key)\n"
+	                     "WHERE r.apilos_model = (SELECT $1::text) AND r.ecolo_id = k.key",
 	                     2, params);
 
 	free(array);
@@ -215,7 +282,7 @@ bool refs_repoint(pgconn *pg, const char *apilos_model, char *const *keys, const
 	        pg, "repoint references",
 	        "UPDATE ecoloweb_ecoloreference r SET apilos_id = x.id, est_supprime = false\n"
 	        "FROM unnest($2::text[], $3::int[]) AS x(key, id)\n"
-	        "WHERE r.apilos_model = $1 AND r.ecolo_id = x.key",
+	        "WHERE r.apilos_model = (SELECT $1::text) AND r.ecolo_id = x.key",
 	        3, params);
 
 	free(karray);
