@@ -15,13 +15,19 @@ hp AS (
 	FROM h CROSS JOIN LATERAL unnest(string_to_array(h.programme_ids, ',')) AS x(pl)
 	ORDER BY x.pl::bigint, h.ord
 ),
-src AS (
-	SELECT hp.id AS lot, hp.ord, l.*, tlo.code AS tlo,
-		pl.montantplafondloyerindinitial AS plafond
+-- the programme's plafond, read once per programme, not once per logement
+-- (MATERIALIZED: the planner would otherwise move that join after the one
+-- with the logements, as it underestimates the programme rows)
+hpp AS MATERIALIZED (
+	SELECT hp.*, pl.montantplafondloyerindinitial AS plafond
 	FROM hp
-	JOIN ecolo.ecolo_logement l ON l.programmelogement_id = hp.pl
+	JOIN ecolo.ecolo_programmelogement pl ON pl.id = hp.pl
+),
+src AS (
+	SELECT hpp.id AS lot, hpp.ord, hpp.plafond, l.*, tlo.code AS tlo
+	FROM hpp
+	JOIN ecolo.ecolo_logement l ON l.programmelogement_id = hpp.pl
 	JOIN ecolo.ecolo_valeurparamstatic tlo ON tlo.id = l.typelogement_id
-	JOIN ecolo.ecolo_programmelogement pl ON pl.id = l.programmelogement_id
 ),
 m AS (
 	SELECT src.*,
