@@ -368,26 +368,31 @@ static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 	start_workers(loop, st);
 }
 
-/* on_status reads what a worker wrote; EOF means it is gone. */
+/* READS_PER_TURN bounds one worker's turn, so that a chatty one cannot starve the others. */
+#define READS_PER_TURN 8
+
+/* on_frame hands one frame of a worker to handle_message. */
+static void on_frame(void *ctx, const message *msg)
+{
+	watch *w = ctx;
+
+	handle_message(w->st, w->d, msg);
+}
+
+/*
+ * on_status reads what a worker wrote, in turns: libev calls again while
+ * the pipe holds more. EOF (or a read error) means the worker is gone.
+ */
 static void on_status(struct ev_loop *loop, ev_io *io, int revents)
 {
 	watch *w = (watch *)io;
 	dep_run *d = w->d;
-	uint8_t buf[8192];
-	message msg;
 
 	(void)revents;
-	ssize_t n = read(d->status_fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	proto_read_status r = proto_read(&d->decoder, d->status_fd, READS_PER_TURN, on_frame, w);
+	if (r == PROTO_READ_AGAIN)
 		return;
-	if (n > 0 && proto_feed(&d->decoder, buf, (size_t)n)) {
-		int got;
-		while ((got = proto_next(&d->decoder, &msg)) == 1)
-			handle_message(w->st, d, &msg);
-		if (got == 0)
-			return;
-	}
-	if (n > 0) {
+	if (r == PROTO_READ_MALFORMED) {
 		print_line(w->st->l, LOG_ERROR, d->code,
 		           "malformed message from the worker: stopping it");
 		kill(d->pid, SIGKILL);
