@@ -178,6 +178,24 @@ static bool open_redis(launch *l, const config *cfg, redis_client *rc)
 	return true;
 }
 
+/*
+ * summary_lost says what a missing summary file means. The exit status
+ * stays the launch's: it tells whether the data is in, and a committed
+ * launch must not look failed (a re-run, or a hunt for what went wrong,
+ * would follow); the error line tells the operator the file is missing.
+ */
+static void summary_lost(const launch *l, int status)
+{
+	if (status != EXIT_CODE_OK)
+		return;
+	if (l->opts->dry_run)
+		log_error("the summary file was not written; the dry run checked everything "
+		          "(exit status 0)");
+	else
+		log_error("the summary file was not written, but the launch is committed: the "
+		          "data is in (exit status 0)");
+}
+
 /* run prints what the launch will do, runs it and reports. */
 static int run(const options *opts, const config *cfg)
 {
@@ -199,9 +217,8 @@ static int run(const options *opts, const config *cfg)
 			dashboard_close(l.dashboard);
 		l.dashboard = NULL;
 		summary_print(&l, stdout);
-		if (opts->summary_json && !summary_write_json(&l, opts->summary_json) &&
-		    status == 0)
-			status = EXIT_CODE_IMPORT_FAILED;
+		if (opts->summary_json && !summary_write_json(&l, opts->summary_json))
+			summary_lost(&l, status);
 		if (l.prepared && status != EXIT_CODE_OK)
 			verdict_sweep(cfg,
 			              l.launch_id); /* nothing of a failed launch stays prepared */

@@ -229,6 +229,20 @@ static bool ready_for_verdict(const launch *l)
 	return true;
 }
 
+/*
+ * test_signal_after_commit: TEST ONLY (tests/t_exit_status.sh). When
+ * ECOLO_TEST_SIGNAL_AFTER_COMMIT holds a signal number, the coordinator
+ * sends it to itself right after the commit decision, the one moment a
+ * test cannot reach from outside without a race. Not for operators.
+ */
+static void test_signal_after_commit(void)
+{
+	const char *sig = getenv("ECOLO_TEST_SIGNAL_AFTER_COMMIT");
+
+	if (sig && (atoi(sig) == SIGINT || atoi(sig) == SIGTERM))
+		raise(atoi(sig));
+}
+
 /* check_verdict gives the launch's verdict once it can be given. */
 static void check_verdict(loop_state *st)
 {
@@ -249,6 +263,7 @@ static void check_verdict(loop_state *st)
 		else
 			send_to(l, d, MSG_COMMIT);
 	}
+	test_signal_after_commit();
 }
 
 /* fail_dep marks a département failed; by default the whole launch then aborts. */
@@ -368,26 +383,31 @@ static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 	start_workers(loop, st);
 }
 
-/* on_status reads what a worker wrote; EOF means it is gone. */
+/* READS_PER_TURN bounds one worker's turn, so that a chatty one cannot starve the others. */
+#define READS_PER_TURN 8
+
+/* on_frame hands one frame of a worker to handle_message. */
+static void on_frame(void *ctx, const message *msg)
+{
+	watch *w = ctx;
+
+	handle_message(w->st, w->d, msg);
+}
+
+/*
+ * on_status reads what a worker wrote, in turns: libev calls again while
+ * the pipe holds more. EOF (or a read error) means the worker is gone.
+ */
 static void on_status(struct ev_loop *loop, ev_io *io, int revents)
 {
 	watch *w = (watch *)io;
 	dep_run *d = w->d;
-	uint8_t buf[8192];
-	message msg;
 
 	(void)revents;
-	ssize_t n = read(d->status_fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	proto_read_status r = proto_read(&d->decoder, d->status_fd, READS_PER_TURN, on_frame, w);
+	if (r == PROTO_READ_AGAIN)
 		return;
-	if (n > 0 && proto_feed(&d->decoder, buf, (size_t)n)) {
-		int got;
-		while ((got = proto_next(&d->decoder, &msg)) == 1)
-			handle_message(w->st, d, &msg);
-		if (got == 0)
-			return;
-	}
-	if (n > 0) {
+	if (r == PROTO_READ_MALFORMED) {
 		print_line(w->st->l, LOG_ERROR, d->code,
 		           "malformed message from the worker: stopping it");
 		kill(d->pid, SIGKILL);
@@ -527,11 +547,35 @@ static void start_workers(struct ev_loop *loop, loop_state *st)
 		ev_break(loop, EVBREAK_ALL);
 }
 
-/* stop_launch: the operator asked to stop (signal or 'q'): everything is rolled back. */
+/*
+ * late_signal: a stop asked after the commit decision. COMMIT was sent (or
+ * done): rolling back is no longer possible, killing a worker in its
+ * COMMIT would only hide whether it went through. The launch ends as it
+ * would have, and says so; the exit status tells what really happened.
+ */
+static void late_signal(launch *l, int sig)
+{
+	if (!l->late_signal)
+		print_line(l, LOG_WARN, "-",
+		           sig == SIGINT ? "SIGINT received after the commit decision: ignored, "
+		                           "the launch is being committed"
+		                         : "SIGTERM received after the commit decision: ignored, "
+		                           "the launch is being committed");
+	l->late_signal = sig;
+}
+
+/*
+ * stop_launch: the operator asked to stop (signal or 'q'): everything is
+ * rolled back, unless the commit was decided already (late_signal).
+ */
 static void stop_launch(loop_state *st, int sig)
 {
 	launch *l = st->l;
 
+	if (l->verdict_done) {
+		late_signal(l, sig);
+		return;
+	}
 	if (l->interrupted && sig == SIGINT) {
 		/* a second Ctrl-C: no more waiting */
 		for (size_t i = 0; i < l->n; i++) {
@@ -638,6 +682,30 @@ static int launch_status(const launch *l)
 	return EXIT_CODE_OK;
 }
 
+/*
+ * report_late_signal ends a launch that a signal reached after its commit
+ * decision with one line saying where the data is.
+ */
+static void report_late_signal(const launch *l, int status)
+{
+	const char *sig = l->late_signal == SIGINT ? "SIGINT" : "SIGTERM";
+	char text[256];
+
+	if (!l->late_signal)
+		return;
+	if (status == EXIT_CODE_OK)
+		snprintf(text, sizeof(text),
+		         "%s came after the commit decision: the launch is committed, the data is "
+		         "in (exit status 0)",
+		         sig);
+	else
+		snprintf(text, sizeof(text),
+		         "%s came after the commit decision, but not every département committed: "
+		         "see the summary",
+		         sig);
+	print_line(l, status == EXIT_CODE_OK ? LOG_WARN : LOG_ERROR, "-", text);
+}
+
 /* dashboard_sink shows the coordinator's own log lines in the dashboard. */
 static void dashboard_sink(log_level level, const char *text, void *ctx)
 {
@@ -697,11 +765,18 @@ int launch_run(launch *l)
 	if (st.running > 0)
 		ev_run(loop, 0);
 	unwatch_signals(loop, &st);
+	if (l->verdict_done) {
+		/* committed: the summary and the leases left must not end in a 130/143 that lies */
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+	}
+	int status = launch_status(l);
+	report_late_signal(l, status); /* before the dashboard's last draw, to be seen there */
 	if (l->dashboard) {
 		dashboard_draw(l->dashboard, l);
 		log_set_sink(NULL, NULL);
 	}
 	free(st.w);
 	ev_loop_destroy(loop);
-	return launch_status(l);
+	return status;
 }

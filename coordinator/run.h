@@ -58,6 +58,7 @@ typedef struct launch {
 	bool prepared;   /* workers end with PREPARE TRANSACTION */
 	bool use_redis;  /* reference locks and leases in Redis */
 	int interrupted; /* the signal that stopped the launch, 0 if none */
+	int late_signal; /* a signal received after the commit decision: ignored, 0 if none */
 	bool aborting;   /* a département failed or the operator stopped: ABORT all */
 	bool verdict_done;
 	void *redis;     /* the coordinator's redis_client (leases), or NULL */

@@ -50,31 +50,98 @@ static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
 		log_msg(level, "[%s] DETAIL: %s", pg->role, detail);
 }
 
-/* pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or key=value. */
+/* notice_level maps a server notice's severity to the log's levels. */
+static log_level notice_level(const char *severity)
+{
+	if (severity == NULL)
+		return LOG_INFO;
+	if (strcmp(severity, "WARNING") == 0)
+		return LOG_WARN;
+	if (strcmp(severity, "DEBUG") == 0 || strcmp(severity, "LOG") == 0)
+		return LOG_DEBUG;
+	return LOG_INFO; /* NOTICE, INFO */
+}
+
+/*
+ * on_notice logs a server NOTICE (or WARNING, INFO) as one line of the
+ * log, led by the connection's role: libpq's default prints it raw on
+ * stderr, which garbles the dashboard and the one-line log format.
+ */
+static void on_notice(void *arg, const PGresult *res)
+{
+	const char *role = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (msg == NULL)
+		msg = "";
+	size_t n = strcspn(msg, "\n");
+	log_msg(notice_level(severity), "[%s] server %s: %.*s (SQLSTATE %s)", role,
+	        severity ? severity : "NOTICE", (int)(n < 900 ? n : 900), msg, state ? state : "-");
+}
+
+/* encoding_is_utf8 tells whether the session's client_encoding is UTF8. */
+static bool encoding_is_utf8(PGconn *conn)
+{
+	const char *enc = PQparameterStatus(conn, "client_encoding");
+
+	return enc && strcmp(enc, "UTF8") == 0;
+}
+
+/*
+ * pin_utf8 makes sure the session talks UTF8 whatever PGCLIENTENCODING,
+ * the database or the role say: every text the import reads or writes is
+ * UTF-8, and a server-side conversion to another encoding would mangle or
+ * refuse non-Latin text. The connection option asks for it; this checks.
+ */
+static bool pin_utf8(pgconn *pg)
+{
+	if (encoding_is_utf8(pg->conn))
+		return true;
+	if (PQsetClientEncoding(pg->conn, "UTF8") == 0 && encoding_is_utf8(pg->conn))
+		return true;
+	const char *enc = PQparameterStatus(pg->conn, "client_encoding");
+	snprintf(pg->errmsg, sizeof(pg->errmsg),
+	         "cannot set client_encoding to UTF8 (the session uses %s)", enc ? enc : "?");
+	return false;
+}
+
+/* connect_failed keeps libpq's reason (first line, no password) in pg->errmsg. */
+static void connect_failed(pgconn *pg)
+{
+	const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
+	size_t n = strcspn(msg, "\n");
+
+	snprintf(pg->errmsg, sizeof(pg->errmsg), "%.*s", (int)(n < 500 ? n : 500), msg);
+}
+
+/*
+ * pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or
+ * key=value; the options after it override what conninfo or the
+ * environment say (client_encoding above all).
+ */
 bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name)
 {
-	const char *keys[] = {"dbname",
-	                      "application_name",
-	                      "keepalives",
-	                      "keepalives_idle",
-	                      "keepalives_interval",
-	                      "connect_timeout",
-	                      NULL};
-	const char *vals[] = {conninfo, application_name, "1", "60", "10", "10", NULL};
+	const char *keys[] = {
+	        "dbname",          "application_name",    "client_encoding", "keepalives",
+	        "keepalives_idle", "keepalives_interval", "connect_timeout", NULL};
+	const char *vals[] = {conninfo, application_name, "UTF8", "1", "60", "10", "10", NULL};
 
 	memset(pg, 0, sizeof(*pg));
 	pg->role = role;
 	pg->conn = PQconnectdbParams(keys, vals, 1);
-	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-		const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
-		size_t n = strcspn(msg, "\n");
-		snprintf(pg->errmsg, sizeof(pg->errmsg), "%.*s", (int)(n < 500 ? n : 500), msg);
-		snprintf(pg->sqlstate, sizeof(pg->sqlstate), "08001");
-		PQfinish(pg->conn);
-		pg->conn = NULL;
-		return false;
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
+		connect_failed(pg);
+	else if (pin_utf8(pg)) {
+		/* role is a string literal: it outlives the connection, pg may move */
+		PQsetNoticeReceiver(pg->conn, on_notice, (void *)role);
+		return true;
 	}
-	return true;
+	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "08001");
+	PQfinish(pg->conn);
+	pg->conn = NULL;
+	return false;
 }
 
 void pg_disconnect(pgconn *pg)

@@ -33,7 +33,9 @@ typedef struct pgconn {
 
 /*
  * pg_connect opens conninfo (URL or key=value) with the import's session
- * settings appended (application_name, keepalives). On failure it keeps
+ * settings appended (application_name, keepalives, client_encoding UTF8,
+ * checked once connected), and logs the server's notices as log lines led
+ * by role (which must outlive the connection: a string literal). On failure it keeps
  * libpq's reason in pg->errmsg (logging is the caller's: it knows which
  * setting named that database) and returns false.
  */

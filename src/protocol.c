@@ -383,6 +383,52 @@ int proto_next(proto_decoder *d, message *msg)
 	return 1;
 }
 
+/*
+ * read_some reads into the free end of d's buffer, never more: with part
+ * of a frame kept and a backlog in the pipe, a bigger read would not fit
+ * and a healthy worker would be taken for a broken one.
+ */
+static ssize_t read_some(proto_decoder *d, int fd)
+{
+	size_t room = sizeof(d->buf) - d->len;
+	ssize_t n;
+
+	/* after a drain less than one frame is kept: room is always > PROTO_MAX_FRAME */
+	if (room == 0) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	do
+		n = read(fd, d->buf + d->len, room);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		d->len += (size_t)n;
+	return n;
+}
+
+/* proto_read: see protocol.h. */
+proto_read_status proto_read(proto_decoder *d, int fd, int max_reads, proto_msg_cb cb, void *ctx)
+{
+	message msg;
+
+	for (int i = 0; i < max_reads; i++) {
+		int got;
+
+		if (d->broken)
+			return PROTO_READ_MALFORMED;
+		ssize_t n = read_some(d, fd);
+		if (n < 0)
+			return errno == EAGAIN ? PROTO_READ_AGAIN : PROTO_READ_ERROR;
+		if (n == 0)
+			return PROTO_READ_EOF;
+		while ((got = proto_next(d, &msg)) == 1)
+			cb(ctx, &msg);
+		if (got < 0)
+			return PROTO_READ_MALFORMED;
+	}
+	return PROTO_READ_AGAIN;
+}
+
 /* msg_type_name returns the name of t for logs ("HELLO", ...). */
 const char *msg_type_name(msg_type t)
 {

@@ -90,6 +90,24 @@ bool proto_feed(proto_decoder *d, const uint8_t *data, size_t n);
  */
 int proto_next(proto_decoder *d, message *msg);
 
+/* proto_msg_cb is handed each whole message that proto_read decodes. */
+typedef void (*proto_msg_cb)(void *ctx, const message *msg);
+
+typedef enum proto_read_status {
+	PROTO_READ_AGAIN = 0, /* the pipe is empty for now (or a turn was used up): call again */
+	PROTO_READ_EOF,       /* the writer closed the pipe */
+	PROTO_READ_ERROR,     /* read() failed (errno) */
+	PROTO_READ_MALFORMED  /* a frame that cannot be right: the peer is not trusted */
+} proto_read_status;
+
+/*
+ * proto_read reads the non-blocking fd into d, never more than d has room
+ * for, and hands each whole frame to cb, until the pipe is empty or
+ * max_reads reads were made (so that one chatty writer cannot starve the
+ * others of an event loop). A backlog of any size is taken in turns.
+ */
+proto_read_status proto_read(proto_decoder *d, int fd, int max_reads, proto_msg_cb cb, void *ctx);
+
 const char *msg_type_name(msg_type t);
 
 #endif

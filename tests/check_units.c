@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -929,6 +930,86 @@ START_TEST(test_proto_pipe)
 }
 END_TEST
 
+/* count_msg counts the messages proto_read hands out, checking their order. */
+static void count_msg(void *ctx, const message *msg)
+{
+	int *count = ctx;
+
+	ck_assert_int_eq(msg->type, MSG_LOG);
+	ck_assert_int_eq(msg->level, *count % 2 ? LOG_INFO : LOG_DEBUG);
+	(*count)++;
+}
+
+/* long_log is a LOG frame of about 2 KB, as --debug writes SQL text. */
+static size_t long_log(int i, uint8_t *buf)
+{
+	message m = {.type = MSG_LOG, .level = i % 2 ? LOG_INFO : LOG_DEBUG};
+
+	memset(m.text, 'x', PROTO_MAX_TEXT - 1);
+	m.text[PROTO_MAX_TEXT - 1] = '\0';
+	return proto_encode(&m, buf);
+}
+
+/*
+ * A partial frame buffered, then a backlog bigger than the decoder: the
+ * coordinator was busy while a worker logged. proto_read must take it in
+ * turns, never refuse it as malformed (a healthy worker was SIGKILLed so).
+ */
+START_TEST(test_proto_read_backlog)
+{
+	enum { FRAMES = 24 }; /* ~48 KB: more than the decoder holds */
+	int fds[2], count = 0;
+	uint8_t frame[PROTO_MAX_FRAME];
+	proto_decoder d;
+	size_t n = long_log(0, frame);
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+	/* a pipe takes a page per write of 2 KB: 16 of them by default, room for more here */
+	ck_assert_int_ge(fcntl(fds[1], F_SETPIPE_SZ, 256 * 1024), FRAMES * 4096);
+	proto_decoder_init(&d);
+	/* half a frame: the reader keeps it buffered */
+	ck_assert_int_eq(write(fds[1], frame, n / 2), (ssize_t)(n / 2));
+	ck_assert_int_eq(proto_read(&d, fds[0], 4, count_msg, &count), PROTO_READ_AGAIN);
+	ck_assert_int_eq(count, 0);
+	ck_assert_uint_eq(d.len, n / 2);
+	/* the rest of it, then the backlog */
+	ck_assert_int_eq(write(fds[1], frame + n / 2, n - n / 2), (ssize_t)(n - n / 2));
+	for (int i = 1; i < FRAMES; i++) {
+		n = long_log(i, frame);
+		ck_assert_int_eq(write(fds[1], frame, n), (ssize_t)n);
+	}
+	/* one read per turn: the event loop calls again while the pipe is readable */
+	for (int turn = 0; turn < 100 && count < FRAMES; turn++)
+		ck_assert_int_eq(proto_read(&d, fds[0], 1, count_msg, &count), PROTO_READ_AGAIN);
+	ck_assert_int_eq(count, FRAMES);
+	ck_assert_uint_eq(d.len, 0);
+	close(fds[1]);
+	ck_assert_int_eq(proto_read(&d, fds[0], 4, count_msg, &count), PROTO_READ_EOF);
+	close(fds[0]);
+}
+END_TEST
+
+/* A bad frame read from the pipe is reported, and the messages before it handed out. */
+START_TEST(test_proto_read_malformed)
+{
+	int fds[2], count = 0;
+	uint8_t frame[PROTO_MAX_FRAME], bad[4] = {0xEE, 0, 0, 0};
+	proto_decoder d;
+	size_t n = long_log(0, frame);
+
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+	proto_decoder_init(&d);
+	ck_assert_int_eq(write(fds[1], frame, n), (ssize_t)n);
+	ck_assert_int_eq(write(fds[1], bad, sizeof(bad)), (ssize_t)sizeof(bad));
+	ck_assert_int_eq(proto_read(&d, fds[0], 4, count_msg, &count), PROTO_READ_MALFORMED);
+	ck_assert_int_eq(count, 1);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 START_TEST(test_msg_type_name)
 {
 	ck_assert_str_eq(msg_type_name(MSG_HELLO), "HELLO");
@@ -1393,6 +1474,8 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_proto_utf8_cut);
 	tcase_add_test(tc, test_proto_feed_overflow);
 	tcase_add_test(tc, test_proto_pipe);
+	tcase_add_test(tc, test_proto_read_backlog);
+	tcase_add_test(tc, test_proto_read_malformed);
 	tcase_add_test(tc, test_msg_type_name);
 	suite_add_tcase(s, tc);
 
