@@ -261,14 +261,20 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 		return DONE_FAILED;
 	}
+	/*
+	 * The foreign keys are deferred: check them now, as COMMIT would, before
+	 * READY. Without prepared transactions a violation found by COMMIT would
+	 * come after the other départements were told to commit.
+	 */
+	if (!pg_exec_ok(ctx->dst, "deferred constraints", "SET CONSTRAINTS ALL IMMEDIATE", 0,
+	                NULL)) {
+		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
+		return DONE_FAILED;
+	}
 	if (args->opts->dry_run) {
-		/* the foreign keys are deferred: check them now, as COMMIT would */
-		bool checked = pg_exec_ok(ctx->dst, "deferred constraints",
-		                          "SET CONSTRAINTS ALL IMMEDIATE", 0, NULL);
-		if (checked)
-			log_info("dry run: constraints checked, rolling back, nothing written");
+		log_info("dry run: constraints checked, rolling back, nothing written");
 		bool rolled = pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
-		return checked && rolled ? DONE_ROLLED_BACK : DONE_FAILED;
+		return rolled ? DONE_ROLLED_BACK : DONE_FAILED;
 	}
 	if (worker_stop_requested) {
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
