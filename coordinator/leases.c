@@ -2,8 +2,60 @@
  * coordinator/leases.c
  *     Taking, renewing and releasing the département leases.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "leases.h"
 #include "log.h"
+
+bool leases_holder_dead(const char *holder)
+{
+	char host[64] = "";
+	const char *last = strrchr(holder, ':');
+
+	if (!last || last == holder)
+		return false;
+	const char *pid_at = last - 1;
+	while (pid_at > holder && pid_at[-1] != ':')
+		pid_at--;
+	if (pid_at == holder)
+		return false; /* no host part */
+	char *end;
+	long pid = strtol(pid_at, &end, 10);
+	if (end != last || pid <= 1)
+		return false;
+	/* the same hostname as the coordinator's token is built from (main.c open_redis) */
+	gethostname(host, sizeof(host) - 1);
+	size_t host_len = (size_t)(pid_at - 1 - holder);
+	if (host_len != strlen(host) || strncmp(holder, host, host_len) != 0)
+		return false;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * acquire_one takes the lease of dep: 1 taken, 0 held by a live launch
+ * (holder says which), -1 on an error. A lease whose holder died on this
+ * machine is taken over at once instead of refusing the launch for the
+ * rest of its time to live.
+ */
+static int acquire_one(redis_client *rc, const char *dep, char *holder, size_t len)
+{
+	int got = redis_lease_acquire(rc, dep, LEASE_TTL_MS, holder, len);
+
+	if (got != 0 || !leases_holder_dead(holder))
+		return got;
+	got = redis_lease_take_over(rc, dep, holder, LEASE_TTL_MS);
+	if (got == 1)
+		log_warn("département %s: the lease of a launch that died on this machine (%s) "
+		         "taken over",
+		         dep, holder);
+	if (got == 0) /* taken by another launch meanwhile: say which */
+		redis_lease_holder(rc, dep, holder, len);
+	return got;
+}
 
 bool leases_acquire(redis_client *rc, launch *l)
 {
@@ -12,8 +64,7 @@ bool leases_acquire(redis_client *rc, launch *l)
 
 	for (; taken < l->n; taken++) {
 		char holder[256] = "";
-		int got = redis_lease_acquire(rc, l->deps[taken].code, LEASE_TTL_MS, holder,
-		                              sizeof(holder));
+		int got = acquire_one(rc, l->deps[taken].code, holder, sizeof(holder));
 		if (got == 1)
 			continue;
 		if (got == 0)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -482,12 +483,20 @@ static bool spawn(launch *l, dep_run *d)
 		return false;
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(up[0]), close(up[1]), close(down[0]), close(down[1]);
 		return false;
 	}
 	if (pid == 0) {
+		/*
+		 * A worker dies with its coordinator (kill -9, OOM killer): SIGTERM
+		 * makes it roll back. A coordinator dead before the prctl would never
+		 * send it: getppid() then names another process.
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(EXIT_CODE_IMPORT_FAILED);
 		close(up[0]);
 		close(down[1]);
 		child_main(l, d, up[1], down[0]);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "leases.h"
 #include "log.h"
 #include "pgsql.h"
 #include "strbuf.h"
@@ -52,31 +53,46 @@ static bool gid_launch(const char *gid, char *buf, size_t len)
 	return true;
 }
 
-/* lease_says_alive tells whether the lease of gid's département is held by gid's launch. */
-static bool lease_says_alive(redis_client *redis, const char *gid, const char *launch)
+typedef enum lease_word { LEASE_SILENT, LEASE_ALIVE, LEASE_DEAD } lease_word;
+
+/*
+ * lease_says tells what the lease of gid's département says of gid's
+ * launch: alive (it holds it, or Redis cannot tell), dead (it holds it, but
+ * its coordinator's pid is gone from this machine) or nothing.
+ */
+static lease_word lease_says(redis_client *redis, const char *gid, const char *launch_id)
 {
 	char holder[256];
 	const char *dash = strrchr(gid, '-');
 
 	if (redis == NULL || redis->ctx == NULL)
-		return false;
+		return LEASE_SILENT;
+	/* cannot tell: leave it, never roll back a live launch's work */
 	if (!redis_lease_holder(redis, dash + 1, holder, sizeof(holder)))
-		return true; /* cannot tell: leave it, never roll back a live launch's work */
+		return LEASE_ALIVE;
 	const char *owner = strrchr(holder, ':');
-	return owner && strcmp(owner + 1, launch) == 0;
+	if (!owner || strcmp(owner + 1, launch_id) != 0)
+		return LEASE_SILENT;
+	return leases_holder_dead(holder) ? LEASE_DEAD : LEASE_ALIVE;
 }
 
 /*
  * gid_owner_alive tells whether the launch that prepared gid still runs:
  * its presence session is connected, or it holds its département's lease.
+ * A lease held by a pid dead on this machine outweighs the presence session,
+ * which the server may not have ended yet when a killed launch is followed
+ * by the next one at once.
  */
 static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 {
-	char launch[64], app[96];
+	char launch_id[64], app[96];
 
-	if (!gid_launch(gid, launch, sizeof(launch)))
+	if (!gid_launch(gid, launch_id, sizeof(launch_id)))
 		return false;
-	snprintf(app, sizeof(app), PRESENCE_PREFIX "%s", launch);
+	lease_word lease = lease_says(redis, gid, launch_id);
+	if (lease != LEASE_SILENT)
+		return lease == LEASE_ALIVE;
+	snprintf(app, sizeof(app), PRESENCE_PREFIX "%s", launch_id);
 	const char *params[] = {app};
 	PGresult *res =
 	        pg_exec(pg, "launch presence",
@@ -84,7 +100,7 @@ static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 	bool alive = res == NULL || PQntuples(res) > 0; /* cannot tell: alive */
 
 	PQclear(res);
-	return alive || lease_says_alive(redis, gid, launch);
+	return alive;
 }
 
 bool verdict_cleanup(const config *cfg, redis_client *redis)

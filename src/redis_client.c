@@ -600,3 +600,36 @@ bool redis_lease_holder(redis_client *rc, const char *dep, char *holder, size_t 
 	copy_holder(holder, holderlen, cur);
 	return true;
 }
+
+/* ARGV[1]: the dead holder's token, ARGV[2]: ours, ARGV[3]: the time to live in ms */
+static const char take_over_body[] =
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
+
+/*
+ * redis_lease_take_over replaces the lease of dep by this owner's token,
+ * only if it still holds dead (compare-and-set: a launch that took it
+ * meanwhile keeps it). 1 taken, 0 not, -1 on an error (rc->err). Rare: the
+ * script is sent by EVAL.
+ */
+int redis_lease_take_over(redis_client *rc, const char *dep, const char *dead, long ttl_ms)
+{
+	char key[96], ttl[24];
+	int got = -1;
+
+	if (!lease_key(rc, dep, key, sizeof(key)) || !connected(rc) ||
+	    !ttl_arg(rc, ttl_ms, ttl, sizeof(ttl)))
+		return -1;
+	redisReply *reply = redisCommand(rc->ctx, "EVAL %s 1 %s %s %s %s", take_over_body, key,
+	                                 dead, rc->token, ttl);
+	if (!reply) {
+		fail(rc, "lease take-over", NULL);
+		return -1;
+	}
+	if (reply->type == REDIS_REPLY_INTEGER)
+		got = reply->integer == 1;
+	else
+		fail(rc, "lease take-over", reply);
+	freeReplyObject(reply);
+	return got;
+}

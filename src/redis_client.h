@@ -51,6 +51,12 @@ bool redis_lease_renew(redis_client *rc, const char *dep, long ttl_ms);
 /* redis_lease_release deletes the lease if this owner holds it. */
 bool redis_lease_release(redis_client *rc, const char *dep);
 
+/*
+ * redis_lease_take_over gives the lease of dep to this owner if it still
+ * holds the token dead (a launch known to be dead): 1 taken, 0 not, -1 error.
+ */
+int redis_lease_take_over(redis_client *rc, const char *dep, const char *dead, long ttl_ms);
+
 /* redis_lease_holder reads the token holding the lease of dep ("" when free); false on error. */
 bool redis_lease_holder(redis_client *rc, const char *dep, char *holder, size_t holderlen);
 

@@ -19,11 +19,12 @@
 #     2. A dead launch: A imports 22 56; once 22 is prepared and 56 held in
 #        the middle, the coordinator and its workers get SIGKILL. Its
 #        leases stay (with their TTL) and the prepared transaction of 22
-#        stays; a launch of 56 is refused (exit 2) and leaves the prepared
-#        transaction alone (its launch may still be alive as far as Redis
-#        tells). The leases deleted by hand (their expiry, without waiting
-#        60 s), the next launch of 22 56 rolls the prepared transaction back
-#        with a log line, and imports both départements.
+#        stays. Their holder's pid is gone from this machine (issue 11): a
+#        launch of 56 started at once takes the lease of 56 over, rolls
+#        A's prepared transaction of 22 back with a log line (A's lease of
+#        22 says A is dead) and imports 56; a launch of 22 takes the lease
+#        of 22 over and imports it. A lease held on another host, even by a
+#        pid that does not exist here, still refuses a launch (exit 2).
 #     3. Prepared transactions made by hand: ecoloweb-123-29 (no lease: its
 #        launch is dead) is rolled back at start-up with a log line;
 #        ecoloweb-124-35, whose launch 124 holds the lease of 35, is left
@@ -245,21 +246,26 @@ lease_of_a "2. after A died" 56
 assert_eq "2. A's prepared transaction of 22 is left" "$gid" \
 	"$(psql_q $db "SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'ecoloweb-%'")"
 
-run_b "2. a launch of 56 while A's lease is alive" 2 $db "$logdir/l2-b.log" --departement 56 --no-progress
-assert_match "2. it names département 56 as already being imported" "$out" \
-	"département 56 is already being imported by another launch"
-assert_not_contains "2. it leaves A's prepared transaction alone" "$out" "rolling back prepared transaction"
-assert_eq "2. A's prepared transaction is still there" "$gid" \
-	"$(psql_q $db "SELECT gid FROM pg_prepared_xacts WHERE gid LIKE 'ecoloweb-%'")"
-
-# the leases expire (60 s): deleted by hand here
-assert_eq "2. leases deleted (their expiry)" 2 "$(redis DEL ecoloweb:lease:22 ecoloweb:lease:56)"
-run_b "2. the next launch of 22 56" 0 $db "$logdir/l2-c.log" --departement 22 56 --no-progress
+run_b "2. a launch of 56 right after A died" 0 $db "$logdir/l2-b.log" --departement 56 --no-progress
+assert_not_contains "2. it is not refused by A's lease" "$out" "already being imported"
+assert_contains "2. it takes A's lease of 56 over" "$out" \
+	"département 56: the lease of a launch that died on this machine ($a_token) taken over"
 assert_match "2. it rolls back A's prepared transaction, with a log line" "$out" \
 	"rolling back prepared transaction $gid left by a launch that died"
+assert_eq "2. A's lease of 22 left alone (not this launch's)" "$a_token" "$(redis GET ecoloweb:lease:22)"
 assert_eq "2. no prepared transaction left" 0 "$(psql_q $db "SELECT count(*) FROM pg_prepared_xacts")"
+run_b "2. the next launch of 22" 0 $db "$logdir/l2-c.log" --departement 22 --no-progress
+assert_contains "2. it takes A's lease of 22 over" "$out" \
+	"département 22: the lease of a launch that died on this machine ($a_token) taken over"
 assert_eq "2. every convention of 22 imported" "${nconv_of[22]}" "$(conventions_of $db 22)"
 assert_eq "2. every convention of 56 imported" "${nconv_of[56]}" "$(conventions_of $db 56)"
+assert_eq "2. no lease left" "" "$(redis KEYS 'ecoloweb:lease:*')"
+# a pid dead here says nothing of a process on another host
+redis SET ecoloweb:lease:35 "otherhost:$a_pid:1" PX 60000 >/dev/null
+run_b "2. a launch of 35 leased on another host" 2 $db "$logdir/l2-d.log" --departement 35 --no-progress
+assert_contains "2. refused: another host's lease is never taken over" "$out" \
+	"département 35 is already being imported by another launch (otherhost:$a_pid:1)"
+redis DEL ecoloweb:lease:35 >/dev/null
 run_oracle "2." $db --concurrent --several-runs --departement 22 56
 no_duplicates "2." $db
 

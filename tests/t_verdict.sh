@@ -71,13 +71,21 @@ assert_eq "its four départements are committed" 4 \
 # --- 2. a worker killed during its PREPARE TRANSACTION leaves nothing prepared
 createdb apilos2 && load_apilos_schema apilos2
 # a deferred constraint trigger makes the PREPARE of 29 last 3 s (APiLos' foreign
-# keys are deferred too: PREPARE checks them all)
-psql_q apilos2 "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
+# keys are deferred too: PREPARE checks them all). The worker checks its
+# deferred constraints before READY (SET CONSTRAINTS ALL IMMEDIATE): the
+# trigger on the reference then defers the slow one again, which only
+# PREPARE fires.
+psql_q apilos2 "CREATE TABLE slow_marker (id int);
+	CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
 	BEGIN PERFORM pg_sleep(3); RETURN NULL; END \$\$;
-	CREATE CONSTRAINT TRIGGER slow_prepare AFTER INSERT ON ecoloweb_ecoloreference
+	CREATE FUNCTION defer_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN SET CONSTRAINTS ALL DEFERRED; INSERT INTO slow_marker VALUES (1); RETURN NULL; END \$\$;
+	CREATE CONSTRAINT TRIGGER slow_prepare AFTER INSERT ON slow_marker
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();
+	CREATE CONSTRAINT TRIGGER defer_slow AFTER INSERT ON ecoloweb_ecoloreference
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
 	WHEN (NEW.apilos_model = 'conventions.Convention' AND NEW.ecolo_id = '$key')
-	EXECUTE FUNCTION slow()" >/dev/null
+	EXECUTE FUNCTION defer_slow()" >/dev/null
 in_prepare() {
 	[ "$(psql_q apilos2 "SELECT count(*) FROM pg_stat_activity
 		WHERE application_name = 'import_ecoloweb_data/29' AND state = 'active'

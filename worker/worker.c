@@ -44,6 +44,20 @@ static void on_sigterm(int sig)
 		PQcancel(cancel_target, err, sizeof(err));
 }
 
+/*
+ * send_frame sends msg to the coordinator. A write that fails means the
+ * coordinator is gone (EPIPE: nobody reads the pipe any more): that counts
+ * as ABORT, the worker stops and rolls back, never commits alone.
+ */
+static bool send_frame(const message *msg)
+{
+	if (proto_send(status_fd, msg))
+		return true;
+	if (errno != EINVAL)
+		worker_stop_requested = 1;
+	return false;
+}
+
 /* send_log is the worker's log sink: every line becomes a LOG frame. */
 static void send_log(log_level level, const char *line, void *ctx)
 {
@@ -51,17 +65,17 @@ static void send_log(log_level level, const char *line, void *ctx)
 
 	(void)ctx;
 	snprintf(msg.text, sizeof(msg.text), "%s", line);
-	proto_send(status_fd, &msg);
+	send_frame(&msg);
 }
 
-/* send_counts sends PROGRESS (or DONE/PLAN) with the current counters. */
-static void send_counts(const import_ctx *ctx, msg_type type, const char *phase, int status)
+/* send_counts sends PROGRESS (or READY/DONE) with the current counters. */
+static bool send_counts(const import_ctx *ctx, msg_type type, const char *phase, int status)
 {
 	message msg = {.type = type, .status = status};
 
 	memcpy(msg.counts, ctx->counts, sizeof(msg.counts));
 	snprintf(msg.phase, sizeof(msg.phase), "%s", phase ? phase : "");
-	proto_send(status_fd, &msg);
+	return send_frame(&msg);
 }
 
 /* on_plan sends PLAN: conventions and lots to import, once the history is known. */
@@ -72,7 +86,7 @@ static void on_plan(import_ctx *ctx, size_t conventions)
 	(void)ctx;
 	msg.counts[ENT_CONVENTION].read = (uint32_t)conventions;
 	msg.counts[ENT_LOT].read = (uint32_t)conventions;
-	proto_send(status_fd, &msg);
+	send_frame(&msg);
 }
 
 static void on_progress(import_ctx *ctx, entity current)
@@ -93,7 +107,7 @@ static void on_source_wait(void *arg, const char *what, bool waiting)
 
 	memcpy(msg.counts, ctx->counts, sizeof(msg.counts));
 	snprintf(msg.phase, sizeof(msg.phase), "%s", what);
-	proto_send(status_fd, &msg);
+	send_frame(&msg);
 }
 
 /* send_error sends ERROR: what failed, with the SQLSTATE when a database said it. */
@@ -103,7 +117,7 @@ static void send_error(const char *sqlstate, const char *fmt, const char *detail
 
 	snprintf(msg.sqlstate, sizeof(msg.sqlstate), "%s", sqlstate ? sqlstate : "");
 	snprintf(msg.text, sizeof(msg.text), fmt, detail);
-	proto_send(status_fd, &msg);
+	send_frame(&msg);
 }
 
 /*
@@ -261,21 +275,31 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 		return DONE_FAILED;
 	}
+	/*
+	 * The foreign keys are deferred: check them now, as COMMIT would, before
+	 * READY. Without prepared transactions a violation found by COMMIT would
+	 * come after the other départements were told to commit.
+	 */
+	if (!pg_exec_ok(ctx->dst, "deferred constraints", "SET CONSTRAINTS ALL IMMEDIATE", 0,
+	                NULL)) {
+		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
+		return DONE_FAILED;
+	}
 	if (args->opts->dry_run) {
-		/* the foreign keys are deferred: check them now, as COMMIT would */
-		bool checked = pg_exec_ok(ctx->dst, "deferred constraints",
-		                          "SET CONSTRAINTS ALL IMMEDIATE", 0, NULL);
-		if (checked)
-			log_info("dry run: constraints checked, rolling back, nothing written");
+		log_info("dry run: constraints checked, rolling back, nothing written");
 		bool rolled = pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
-		return checked && rolled ? DONE_ROLLED_BACK : DONE_FAILED;
+		return rolled ? DONE_ROLLED_BACK : DONE_FAILED;
 	}
 	if (worker_stop_requested) {
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 		return DONE_ROLLED_BACK;
 	}
 	release_readers(ctx);
-	send_counts(ctx, MSG_READY, "ready", 0);
+	if (!send_counts(ctx, MSG_READY, "ready", 0)) {
+		/* the coordinator is gone: no verdict will ever come */
+		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
+		return DONE_ROLLED_BACK;
+	}
 	if (args->gid)
 		return prepare(ctx, args->gid);
 	if (wait_verdict(control_fd, ctx->dst) != MSG_COMMIT) {
@@ -421,7 +445,7 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	log_set_sink(send_log, NULL);
 	message hello = {.type = MSG_HELLO, .pid = (int32_t)getpid()};
 	snprintf(hello.departement, sizeof(hello.departement), "%s", args->departement);
-	proto_send(status_fd, &hello);
+	send_frame(&hello);
 
 	done_status st = run_import(args, &ctx, control_fd, &side, &rc);
 	if (st == DONE_FAILED && worker_stop_requested) {
