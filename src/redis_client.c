@@ -28,6 +28,7 @@
 
 #define REDIS_TIMEOUT_S 5 /* connect, and each command's reply */
 #define LEASE_PREFIX "ecoloweb:lease:"
+#define DECISION_PREFIX "ecoloweb:decision:"
 
 /*
  * A Lua script run by EVALSHA. The SHA1 is a digest of the body, the same
@@ -632,4 +633,47 @@ int redis_lease_take_over(redis_client *rc, const char *dep, const char *dead, l
 		fail(rc, "lease take-over", reply);
 	freeReplyObject(reply);
 	return got;
+}
+
+/* decision_key writes ecoloweb:decision:<launch> into buf; false (rc->err) on a bad id. */
+static bool decision_key(redis_client *rc, const char *launch_id, char *buf, size_t len)
+{
+	if (!launch_id || !*launch_id || strlen(launch_id) + sizeof(DECISION_PREFIX) > len) {
+		snprintf(rc->err, sizeof(rc->err), "Redis: invalid launch id for a decision");
+		return false;
+	}
+	snprintf(buf, len, DECISION_PREFIX "%s", launch_id);
+	return true;
+}
+
+bool redis_decision_set(redis_client *rc, const char *launch_id, const char *decision, long ttl_s)
+{
+	char key[96], what[128];
+
+	if (!decision_key(rc, launch_id, key, sizeof(key)) || !connected(rc))
+		return false;
+	snprintf(what, sizeof(what), "SET %s", key);
+	return status_ok(rc, what, redisCommand(rc->ctx, "SET %s %s EX %ld", key, decision, ttl_s));
+}
+
+bool redis_decision_get(redis_client *rc, const char *launch_id, char *buf, size_t len)
+{
+	char key[96];
+
+	buf[0] = '\0';
+	return decision_key(rc, launch_id, key, sizeof(key)) && get_token(rc, key, buf, len, NULL);
+}
+
+bool redis_decision_delete(redis_client *rc, const char *launch_id)
+{
+	char key[96];
+	redisReply *reply;
+
+	if (!decision_key(rc, launch_id, key, sizeof(key)) || !connected(rc))
+		return false;
+	if (!(reply = redisCommand(rc->ctx, "DEL %s", key)))
+		return fail(rc, "DEL decision", NULL);
+	bool ok = reply->type == REDIS_REPLY_INTEGER || fail(rc, "DEL decision", reply);
+	freeReplyObject(reply);
+	return ok;
 }

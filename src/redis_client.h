@@ -60,4 +60,15 @@ int redis_lease_take_over(redis_client *rc, const char *dep, const char *dead, l
 /* redis_lease_holder reads the token holding the lease of dep ("" when free); false on error. */
 bool redis_lease_holder(redis_client *rc, const char *dep, char *holder, size_t holderlen);
 
+/*
+ * redis_decision_set records the verdict of a launch (SET
+ * ecoloweb:decision:<launch> decision EX ttl_s): once COMMIT was decided,
+ * a launch that dies halfway through its COMMIT PREPAREDs is finished by
+ * the next one's clean-up, which reads it back with redis_decision_get
+ * ("" when none). redis_decision_delete drops it once every commit is done.
+ */
+bool redis_decision_set(redis_client *rc, const char *launch_id, const char *decision, long ttl_s);
+bool redis_decision_get(redis_client *rc, const char *launch_id, char *buf, size_t len);
+bool redis_decision_delete(redis_client *rc, const char *launch_id);
+
 #endif
