@@ -219,9 +219,10 @@ static int run(const options *opts, const config *cfg)
 		summary_print(&l, stdout);
 		if (opts->summary_json && !summary_write_json(&l, opts->summary_json))
 			summary_lost(&l, status);
-		if (l.prepared && status != EXIT_CODE_OK)
-			verdict_sweep(cfg,
-			              l.launch_id); /* nothing of a failed launch stays prepared */
+		/* nothing of a failed launch stays prepared, unless COMMIT was decided: then
+		 * some départements are in, and the next launch commits the rest */
+		if (l.prepared && status != EXIT_CODE_OK && !l.decided_commit)
+			verdict_sweep(cfg, l.launch_id);
 		if (l.redis)
 			leases_release(&rc, &l);
 		log_info("exit status %d", status);

@@ -174,21 +174,18 @@ static void send_to(const launch *l, dep_run *d, msg_type type)
 		print_line(l, LOG_WARN, d->code, "cannot send the verdict: the worker is gone");
 }
 
-/* finish_prepared commits or rolls back the prepared transaction of d. */
-static bool finish_prepared(launch *l, dep_run *d, bool commit)
+/* rollback_prepared rolls back the prepared transaction of d (before any commit decision). */
+static bool rollback_prepared(launch *l, dep_run *d)
 {
 	char *gid[] = {d->gid};
-	bool ok = verdict_finish_prepared(l->cfg, gid, 1, commit);
+	bool ok = verdict_finish_prepared(l->cfg, gid, 1, false);
 
 	d->verdict_sent = true;
-	d->state = ok && commit ? DEP_COMMITTED : ok ? DEP_ROLLED_BACK : DEP_FAILED;
+	d->state = ok ? DEP_ROLLED_BACK : DEP_FAILED;
 	if (!ok)
-		snprintf(d->last_error, sizeof(d->last_error), "%s PREPARED failed",
-		         commit ? "COMMIT" : "ROLLBACK");
+		snprintf(d->last_error, sizeof(d->last_error), "ROLLBACK PREPARED failed");
 	print_line(l, ok ? LOG_INFO : LOG_ERROR, d->code,
-	           ok && commit ? "prepared transaction committed"
-	           : ok         ? "prepared transaction rolled back"
-	                        : d->last_error);
+	           ok ? "prepared transaction rolled back" : d->last_error);
 	return ok;
 }
 
@@ -210,7 +207,7 @@ static void abort_all(loop_state *st)
 			snprintf(d->last_error, sizeof(d->last_error),
 			         "not started: launch aborted");
 		} else if (d->prepared && !d->verdict_sent) {
-			finish_prepared(l, d, false);
+			rollback_prepared(l, d);
 		} else if (d->state == DEP_READY && !d->verdict_sent) {
 			send_to(l, d, MSG_ABORT);
 		} else if (d->state == DEP_RUNNING && !d->term_sent && d->pid > 0) {
@@ -244,6 +241,99 @@ static void test_signal_after_commit(void)
 		raise(atoi(sig));
 }
 
+/*
+ * test_pause_after_first_commit: TEST ONLY (tests/t_decision.sh). When
+ * ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT holds a number of seconds, the
+ * coordinator sleeps that long right after its first COMMIT PREPARED, and
+ * says so, so that a test can kill it or cut its verdict session between
+ * two commits. Not for operators.
+ */
+static void test_pause_after_first_commit(const launch *l)
+{
+	const char *secs = getenv("ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT");
+
+	if (!secs || atoi(secs) <= 0)
+		return;
+	print_line(l, LOG_WARN, "-", "test hook: pausing after the first COMMIT PREPARED");
+	sleep((unsigned)atoi(secs));
+}
+
+/* count_prepared counts the départements that ended with PREPARE TRANSACTION. */
+static size_t count_prepared(const launch *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += l->deps[i].prepared;
+	return n;
+}
+
+/* commit_one runs the COMMIT PREPARED of d (retried, verdict.h): no rollback after it. */
+static bool commit_one(launch *l, verdict_session *vs, dep_run *d)
+{
+	bool ok = verdict_commit(vs, d->gid) == COMMIT_DONE;
+
+	d->verdict_sent = true;
+	d->state = ok ? DEP_COMMITTED : DEP_FAILED;
+	if (!ok)
+		snprintf(d->last_error, sizeof(d->last_error),
+		         "COMMIT PREPARED failed: left prepared, the next launch commits it");
+	print_line(l, ok ? LOG_INFO : LOG_ERROR, d->code,
+	           ok ? "prepared transaction committed" : d->last_error);
+	return ok;
+}
+
+/*
+ * commit_prepared commits every prepared département, the decision being
+ * recorded: one that fails stays prepared (never rolled back, the others
+ * are in), for the next launch's clean-up to commit.
+ */
+static void commit_prepared(launch *l)
+{
+	verdict_session vs;
+	size_t done = 0, failed = 0;
+	char text[256];
+
+	verdict_session_init(&vs, l->cfg);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!l->deps[i].prepared)
+			continue;
+		if (!commit_one(l, &vs, &l->deps[i]))
+			failed++;
+		else if (++done == 1)
+			test_pause_after_first_commit(l);
+	}
+	verdict_session_close(&vs);
+	if (failed == 0) {
+		verdict_forget_decision(l->redis, l->launch_id);
+		return;
+	}
+	snprintf(text, sizeof(text),
+	         "%zu département(s) still prepared after the COMMIT decision: %s", failed,
+	         l->redis ? "the decision is recorded in Redis, the next launch commits them"
+	                  : "without Redis the next launch rolls them back");
+	print_line(l, LOG_ERROR, "-", text);
+}
+
+/*
+ * record_decision records COMMIT before the first COMMIT PREPARED. When it
+ * cannot be, nothing is committed yet: the launch aborts.
+ */
+static bool record_decision(loop_state *st)
+{
+	launch *l = st->l;
+
+	if (!l->prepared || verdict_record_commit(l->redis, l->launch_id, count_prepared(l)))
+		return true;
+	verdict_forget_decision(l->redis, l->launch_id); /* the SET may have gone through */
+	print_line(l, LOG_ERROR, "-",
+	           "the COMMIT decision cannot be recorded: aborting, nothing of the launch is "
+	           "committed");
+	l->aborting = true;
+	abort_all(st);
+	return false;
+}
+
 /* check_verdict gives the launch's verdict once it can be given. */
 static void check_verdict(loop_state *st)
 {
@@ -255,15 +345,17 @@ static void check_verdict(loop_state *st)
 	}
 	if (l->verdict_done || l->opts->commit_per_departement || !ready_for_verdict(l))
 		return;
+	if (!record_decision(st))
+		return;
 	l->verdict_done = true;
+	l->decided_commit = l->prepared;
 	print_line(l, LOG_INFO, "-", "every département is ready: committing the launch");
 	for (size_t i = 0; i < l->n; i++) {
-		dep_run *d = &l->deps[i];
-		if (d->prepared)
-			finish_prepared(l, d, true);
-		else
-			send_to(l, d, MSG_COMMIT);
+		if (!l->deps[i].prepared)
+			send_to(l, &l->deps[i], MSG_COMMIT);
 	}
+	if (l->prepared)
+		commit_prepared(l);
 	test_signal_after_commit();
 }
 

@@ -61,8 +61,9 @@ typedef struct launch {
 	int late_signal; /* a signal received after the commit decision: ignored, 0 if none */
 	bool aborting;   /* a département failed or the operator stopped: ABORT all */
 	bool verdict_done;
-	void *redis;     /* the coordinator's redis_client (leases), or NULL */
-	void *dashboard; /* the ncurses dashboard, or NULL for plain logs */
+	bool decided_commit; /* COMMIT decided for prepared transactions: never roll them back */
+	void *redis;         /* the coordinator's redis_client (leases), or NULL */
+	void *dashboard;     /* the ncurses dashboard, or NULL for plain logs */
 	double started;
 } launch;
 

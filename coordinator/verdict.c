@@ -103,31 +103,6 @@ static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 	return alive;
 }
 
-bool verdict_cleanup(const config *cfg, redis_client *redis)
-{
-	pgconn pg;
-
-	if (!connect_target(&pg, cfg))
-		return false;
-	PGresult *res = pg_exec(&pg, "prepared transactions",
-	                        "SELECT gid FROM pg_prepared_xacts\n"
-	                        "WHERE database = current_database() AND gid LIKE 'ecoloweb-%'",
-	                        0, NULL);
-	bool ok = res != NULL;
-
-	for (int i = 0; res && i < PQntuples(res); i++) {
-		const char *gid = PQgetvalue(res, i, 0);
-		if (gid_owner_alive(&pg, redis, gid))
-			continue;
-		log_warn("rolling back prepared transaction %s left by a launch that died", gid);
-		char *one[] = {(char *)gid};
-		ok = verdict_finish_prepared(cfg, one, 1, false) && ok;
-	}
-	PQclear(res);
-	pg_disconnect(&pg);
-	return ok;
-}
-
 /*
  * finish_sql returns "COMMIT PREPARED '<gid>'" (or ROLLBACK): a utility
  * statement takes no parameter, so the name goes through PQescapeLiteral.
@@ -144,6 +119,290 @@ static char *finish_sql(pgconn *pg, const char *gid, bool commit)
 	sb_append(&sb, literal);
 	PQfreemem(literal);
 	return sb.data;
+}
+
+/*
+ * The commit of a decided launch. Once the first COMMIT PREPARED went
+ * through, rolling back the others would split the launch: every one is
+ * retried on a new session until it succeeds, for COMMIT_RETRY_S, long
+ * enough to ride out a restart of the APiLos server.
+ */
+#define COMMIT_RETRY_S 300.0
+#define COMMIT_PAUSE_MAX_S 10.0
+#define DECISION_TTL_S (7L * 24 * 3600)
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void pause_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
+
+	nanosleep(&ts, NULL);
+}
+
+/* session_ready (re)opens the verdict session when it is closed or broken. */
+static bool session_ready(verdict_session *s)
+{
+	if (s->pg.conn && PQstatus(s->pg.conn) == CONNECTION_OK)
+		return true;
+	pg_disconnect(&s->pg);
+	if (pg_connect(&s->pg, s->cfg->target_conninfo, "TARGET", "import_ecoloweb_data/verdict"))
+		return true;
+	log_warn("cannot connect to the APiLos database (%s): %s", s->cfg->target_safe,
+	         s->pg.errmsg);
+	return false;
+}
+
+void verdict_session_init(verdict_session *s, const config *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+}
+
+void verdict_session_close(verdict_session *s)
+{
+	pg_disconnect(&s->pg);
+}
+
+/* retryable: a failure that a new session may not meet (connection, shutdown, no slot). */
+static bool retryable(const pgconn *pg)
+{
+	return pg_sqlstate_is_connection(pg) || strncmp(pg->sqlstate, "57P", 3) == 0 ||
+	       strncmp(pg->sqlstate, "53", 2) == 0;
+}
+
+/*
+ * read_xid copies the transaction id of the prepared transaction gid into
+ * xid ("" when it is not prepared): kept, it tells later what became of
+ * gid once COMMIT PREPARED says that it no longer exists.
+ */
+static bool read_xid(verdict_session *s, const char *gid, char *xid, size_t len)
+{
+	const char *params[] = {gid};
+	PGresult *res = pg_exec(&s->pg, "prepared transaction id",
+	                        "SELECT transaction::text FROM pg_prepared_xacts WHERE gid = $1", 1,
+	                        params);
+
+	if (!res)
+		return false;
+	snprintf(xid, len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return true;
+}
+
+/*
+ * XACT_STATUS_SQL: pg_xact_status of a 32-bit xid ($1), widened to xid8
+ * with the epoch of the server's next xid (the one before, when $1 is
+ * above its low half: it was taken before the counter wrapped).
+ */
+static const char XACT_STATUS_SQL[] =
+        "WITH n AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x,\n"
+        "                  $1::bigint AS t)\n"
+        "SELECT pg_xact_status(((((x >> 32) - CASE WHEN t > (x & 4294967295) THEN 1 ELSE 0 "
+        "END)\n"
+        "                        << 32) | t)::text::xid8) FROM n";
+
+/*
+ * commit_gone: COMMIT PREPARED said gid does not exist (SQLSTATE 42704).
+ * After a lost connection it is most likely our own COMMIT that went
+ * through; otherwise someone else ended it. pg_xact_status tells which.
+ */
+static commit_outcome commit_gone(verdict_session *s, const char *gid, const char *xid, bool lost)
+{
+	if (!xid[0]) {
+		log_error("%s was no longer prepared when the commit began: cannot tell whether "
+		          "it was committed or rolled back",
+		          gid);
+		return COMMIT_FAILED;
+	}
+	const char *params[] = {xid};
+	PGresult *res = pg_exec(&s->pg, "transaction status", XACT_STATUS_SQL, 1, params);
+	const char *status = res ? pg_value(res, 0, 0) : NULL;
+	commit_outcome out =
+	        status && strcmp(status, "committed") == 0 ? COMMIT_DONE : COMMIT_FAILED;
+
+	if (out == COMMIT_DONE)
+		log_info("%s (transaction %s) is committed: %s", gid, xid,
+		         lost ? "the COMMIT PREPARED sent before the connection was lost went "
+		                "through"
+		              : "someone else committed it");
+	else
+		log_error("%s (transaction %s) is no longer prepared and was not committed: "
+		          "status %s (rolled back by someone else?)",
+		          gid, xid, status ? status : "unknown");
+	PQclear(res);
+	return out;
+}
+
+/*
+ * commit_try runs COMMIT PREPARED gid once: COMMIT_RETRY when the session
+ * failed. *sent tells whether an earlier try may have reached the server.
+ */
+static commit_outcome commit_try(verdict_session *s, const char *gid, char *xid, size_t len,
+                                 bool *sent)
+{
+	bool sent_before = *sent;
+
+	if (!session_ready(s))
+		return COMMIT_RETRY;
+	if (!sent_before && !xid[0] && !read_xid(s, gid, xid, len))
+		return retryable(&s->pg) ? COMMIT_RETRY : COMMIT_FAILED;
+	char *sql = finish_sql(&s->pg, gid, true);
+	if (!sql)
+		return COMMIT_RETRY;
+	s->pg.expected = "42704";
+	*sent = true;
+	bool ok = pg_exec_ok(&s->pg, "commit prepared", sql, 0, NULL);
+	s->pg.expected = NULL;
+	free(sql);
+	if (ok)
+		return COMMIT_DONE;
+	if (strcmp(s->pg.sqlstate, "42704") == 0)
+		return commit_gone(s, gid, xid, sent_before);
+	return retryable(&s->pg) ? COMMIT_RETRY : COMMIT_FAILED;
+}
+
+commit_outcome verdict_commit(verdict_session *s, const char *gid)
+{
+	char xid[32] = "";
+	double deadline = mono_s() + COMMIT_RETRY_S, pause = 0.5;
+	bool sent = false;
+
+	for (int attempt = 1;; attempt++) {
+		commit_outcome out = commit_try(s, gid, xid, sizeof(xid), &sent);
+		if (out != COMMIT_RETRY)
+			return out;
+		pg_disconnect(&s->pg);
+		if (mono_s() + pause > deadline) {
+			log_error(
+			        "COMMIT PREPARED %s: gave up after %d attempts in %.0f s; it stays "
+			        "prepared, the next launch's clean-up commits it",
+			        gid, attempt, COMMIT_RETRY_S);
+			return COMMIT_FAILED;
+		}
+		log_warn("COMMIT PREPARED %s: attempt %d failed, retrying on a new session in %.1f "
+		         "s",
+		         gid, attempt, pause);
+		pause_s(pause);
+		pause = pause * 2 < COMMIT_PAUSE_MAX_S ? pause * 2 : COMMIT_PAUSE_MAX_S;
+	}
+}
+
+bool verdict_record_commit(redis_client *redis, const char *launch_id, size_t n_prepared)
+{
+	if (redis && redis->ctx) {
+		if (redis_decision_set(redis, launch_id, "commit", DECISION_TTL_S))
+			return true;
+		log_error("cannot record the COMMIT decision in Redis: %s", redis->err);
+		return false;
+	}
+	/* one COMMIT PREPARED is atomic: nothing to carry over a crash */
+	if (n_prepared > 1)
+		log_warn(
+		        "no Redis: the COMMIT decision is not recorded; should this coordinator "
+		        "die during its %zu COMMIT PREPARED, the next launch would roll back those "
+		        "left",
+		        n_prepared);
+	return true;
+}
+
+void verdict_forget_decision(redis_client *redis, const char *launch_id)
+{
+	if (redis && redis->ctx && !redis_decision_delete(redis, launch_id))
+		log_warn("cannot delete the decision of launch %s in Redis (it expires): %s",
+		         launch_id, redis->err);
+}
+
+/* decision_of reads the decision recorded for gid's launch: 1 commit, 0 none, -1 cannot tell. */
+static int decision_of(redis_client *redis, const char *gid)
+{
+	char launch_id[64], decision[32];
+
+	if (redis == NULL || redis->ctx == NULL || !gid_launch(gid, launch_id, sizeof(launch_id)))
+		return 0;
+	if (!redis_decision_get(redis, launch_id, decision, sizeof(decision)))
+		return -1;
+	return strcmp(decision, "commit") == 0;
+}
+
+/*
+ * forget_when_done deletes the decision of gid's launch once none of its
+ * prepared transactions is left: it has been carried out.
+ */
+static void forget_when_done(verdict_session *s, redis_client *redis, const char *gid)
+{
+	char launch_id[64], pattern[80];
+
+	if (!gid_launch(gid, launch_id, sizeof(launch_id)) || !session_ready(s))
+		return;
+	snprintf(pattern, sizeof(pattern), GID_PREFIX "%s-%%", launch_id);
+	const char *params[] = {pattern};
+	PGresult *res =
+	        pg_exec(&s->pg, "prepared transactions of a launch",
+	                "SELECT count(*) FROM pg_prepared_xacts WHERE gid LIKE $1", 1, params);
+	if (res && strcmp(PQgetvalue(res, 0, 0), "0") == 0)
+		verdict_forget_decision(redis, launch_id);
+	PQclear(res);
+}
+
+/*
+ * cleanup_one ends gid, left by a dead launch: committed when that launch
+ * had decided COMMIT (some of its départements may be committed already),
+ * else rolled back; left alone when Redis cannot say which.
+ */
+static bool cleanup_one(const config *cfg, redis_client *redis, verdict_session *s, const char *gid)
+{
+	int decision = decision_of(redis, gid);
+
+	if (decision < 0) {
+		log_warn("prepared transaction %s left by a launch that died: its decision cannot "
+		         "be read from Redis (%s), left as it is",
+		         gid, redis->err);
+		return true;
+	}
+	if (decision == 1) {
+		log_warn("committing prepared transaction %s left by a launch that died after "
+		         "deciding COMMIT",
+		         gid);
+		if (verdict_commit(s, gid) != COMMIT_DONE)
+			return false;
+		forget_when_done(s, redis, gid);
+		return true;
+	}
+	log_warn("rolling back prepared transaction %s left by a launch that died", gid);
+	char *one[] = {(char *)gid};
+	return verdict_finish_prepared(cfg, one, 1, false);
+}
+
+bool verdict_cleanup(const config *cfg, redis_client *redis)
+{
+	pgconn pg;
+
+	if (!connect_target(&pg, cfg))
+		return false;
+	PGresult *res = pg_exec(&pg, "prepared transactions",
+	                        "SELECT gid FROM pg_prepared_xacts\n"
+	                        "WHERE database = current_database() AND gid LIKE 'ecoloweb-%'",
+	                        0, NULL);
+	bool ok = res != NULL;
+	verdict_session vs;
+
+	verdict_session_init(&vs, cfg);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		const char *gid = PQgetvalue(res, i, 0);
+		if (!gid_owner_alive(&pg, redis, gid))
+			ok = cleanup_one(cfg, redis, &vs, gid) && ok;
+	}
+	PQclear(res);
+	verdict_session_close(&vs);
+	pg_disconnect(&pg);
+	return ok;
 }
 
 bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, bool commit)

@@ -21,9 +21,10 @@
 void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep);
 
 /*
- * verdict_cleanup rolls back the prepared transactions named GID_PREFIX...
- * that no live launch owns (their département lease, when Redis is given,
- * is not held by the launch in their name), and logs each one.
+ * verdict_cleanup ends the prepared transactions named GID_PREFIX... that
+ * no live launch owns (their département lease, when Redis is given, is
+ * not held by the launch in their name), and logs each one: committed when
+ * their launch recorded the COMMIT decision in Redis, else rolled back.
  */
 bool verdict_cleanup(const config *cfg, redis_client *redis);
 
@@ -44,6 +45,37 @@ bool verdict_reap(const config *cfg, const char *dep, const char *gid);
 
 /* verdict_sweep rolls back every prepared transaction of the launch still there. */
 bool verdict_sweep(const config *cfg, const char *launch_id);
+
+/* The session that runs a decided launch's COMMIT PREPAREDs, reopened when lost. */
+typedef struct verdict_session {
+	const config *cfg;
+	pgconn pg;
+} verdict_session;
+
+typedef enum commit_outcome { COMMIT_DONE, COMMIT_RETRY, COMMIT_FAILED } commit_outcome;
+
+void verdict_session_init(verdict_session *s, const config *cfg);
+void verdict_session_close(verdict_session *s);
+
+/*
+ * verdict_record_commit records that launch_id decided COMMIT, before its
+ * first COMMIT PREPARED: in Redis (ecoloweb:decision:<launch>, 7 days),
+ * read back by verdict_cleanup. Without Redis there is nowhere durable
+ * (README, "The verdict"): a warning when more than one transaction is
+ * prepared. False when Redis refuses it: then nothing may be committed.
+ */
+bool verdict_record_commit(redis_client *redis, const char *launch_id, size_t n_prepared);
+
+/* verdict_forget_decision deletes the recorded decision once every commit is done. */
+void verdict_forget_decision(redis_client *redis, const char *launch_id);
+
+/*
+ * verdict_commit runs COMMIT PREPARED gid on s, retried on a new session
+ * (growing pauses, logged) for up to 5 minutes while the connection or the
+ * server fails. "Does not exist" (42704) is resolved with pg_xact_status:
+ * COMMIT_DONE when the transaction is committed. Never COMMIT_RETRY.
+ */
+commit_outcome verdict_commit(verdict_session *s, const char *gid);
 
 /* verdict_finish_prepared runs COMMIT PREPARED (commit) or ROLLBACK PREPARED for each gid. */
 bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, bool commit);

@@ -1,0 +1,132 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # servers_* helpers take optional arguments
+#
+# tests/t_decision.sh
+#     A COMMIT decision is always carried out (issue 11, defect 2). A launch
+#     of 22, 29 and 35 with prepared transactions fails right after its
+#     first COMMIT PREPARED. The moment is reached with the test-only
+#     variable ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT (coordinator/run.c): the
+#     coordinator pauses there and says so.
+#
+#     a. the coordinator is killed (SIGKILL) during that pause: two
+#        transactions stay prepared, the decision is in Redis
+#        (ecoloweb:decision:<launch>); the next launch's clean-up (a dry run
+#        of 22) commits them, and the data equals a clean import of the
+#        three départements (per model and département), the oracle agrees,
+#        nothing is duplicated;
+#     b. its verdict session is cut (pg_terminate_backend) during that
+#        pause: it commits the other two on a new session, logs the retry,
+#        exits 0, and the data equals a clean import.
+
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/lib/common.sh
+. "$here/lib/common.sh"
+# shellcheck source=tests/lib/servers.sh
+. "$here/lib/servers.sh"
+# shellcheck source=tests/lib/import_checks.sh
+. "$here/lib/import_checks.sh"
+
+prog=$top_builddir/import_ecoloweb_data
+DEPS=(22 29 35)
+servers_at_exit kill_bg
+servers_start || fail "cannot start the test servers"
+SRC=$(servers_url ecoloweb)
+export ECOLO_DATABASE_URL=$SRC REDIS_URL
+REDIS_URL=$(servers_redis_url)
+unset DATABASE_URL SCALINGO_POSTGRESQL_URL SCALINGO_REDIS_URL
+logdir=$TEST_SERVERS_DIR
+redis() { redis-cli -h 127.0.0.1 -p "$TEST_REDIS_PORT" --raw "$@"; }
+
+load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" --conventions 30
+load_apilos_schema clean
+load_apilos_schema killed
+load_apilos_schema cut
+
+# wait_until DESC SECONDS COMMAND...: polls COMMAND every 50 ms
+wait_until() {
+	local desc=$1 secs=$2 deadline
+	shift 2
+	deadline=$(($(date +%s) + secs))
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			sed 's/^/  | /' "$log" >&2
+			fail "waited ${secs}s for: $desc"
+		fi
+		sleep 0.05
+	done
+}
+paused() { grep -qs 'test hook: pausing after the first COMMIT PREPARED' "$log"; }
+prepared_in() { psql_q "$1" "SELECT count(*) FROM pg_prepared_xacts WHERE database = '$1'"; }
+# per_model DB: rows per model and département (shared entities per model only)
+per_model() {
+	psql_q "$1" "SELECT apilos_model, CASE WHEN apilos_model IN ('bailleurs.Bailleur',
+		'instructeurs.Administration') THEN '*' ELSE departement END AS dep, count(*)
+		FROM ecoloweb_ecoloreference GROUP BY 1, 2 ORDER BY 1, 2"
+	psql_q "$1" "SELECT (SELECT count(*) FROM conventions_convention), (SELECT count(*) FROM programmes_programme),
+		(SELECT count(*) FROM programmes_lot), (SELECT count(*) FROM programmes_logement),
+		(SELECT count(*) FROM bailleurs_bailleur), (SELECT count(*) FROM instructeurs_administration),
+		(SELECT count(*) FROM conventions_piecejointe), (SELECT count(*) FROM conventions_evenement)"
+}
+# same_as_clean NAME DB: DB holds what a clean import of DEPS holds
+same_as_clean() {
+	assert_eq "$1: every département committed, as a clean import" "$(per_model clean)" \
+		"$(per_model "$2")"
+	run_oracle "$1" "$2" --concurrent --departement "${DEPS[@]}"
+	no_duplicates "$1" "$2"
+}
+
+log=$logdir/clean.log
+DATABASE_URL=$(servers_url clean) run_import "a clean import" 0 --departement "${DEPS[@]}" --no-progress
+for d in "${DEPS[@]}"; do
+	[ "$(conventions_of clean "$d")" -gt 0 ] || fail "the clean import has no convention of $d"
+done
+
+# a. killed right after the first COMMIT PREPARED
+log=$logdir/killed.log
+DATABASE_URL=$(servers_url killed) ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT=60 \
+	"$prog" --departement "${DEPS[@]}" --no-progress >"$log" 2>&1 &
+coord=$!
+bg_pids+=("$coord")
+disown "$coord" # killed below: no "Killed" notice from bash
+wait_until "the first COMMIT PREPARED" 120 paused
+kill -KILL "$coord"
+wait_until "the coordinator to die" 5 eval "! alive $coord"
+assert_eq "a: two départements left prepared" 2 "$(prepared_in killed)"
+launch=$(sed -n 's/.*prepared as ecoloweb-\([0-9]*\)-.*/\1/p' "$log" | head -n 1)
+[ -n "$launch" ] || fail "a: no launch id in the log"
+assert_eq "a: the decision is recorded in Redis" commit "$(redis GET "ecoloweb:decision:$launch")"
+
+log=$logdir/after-kill.log
+DATABASE_URL=$(servers_url killed) run_import "a: the next launch (dry run)" 0 \
+	--departement 22 --dry-run --no-progress
+out=$(cat "$log")
+assert_eq "a: the next launch's clean-up commits the two left" 2 \
+	"$(grep -c 'committing prepared transaction .* left by a launch that died after deciding COMMIT' <<<"$out")"
+assert_not_contains "a: nothing of the dead launch rolled back" "$out" "rolling back prepared"
+assert_eq "a: no prepared transaction left" 0 "$(prepared_in killed)"
+same_as_clean "a" killed
+
+# b. the verdict session cut between two COMMIT PREPAREDs
+log=$logdir/cut.log
+DATABASE_URL=$(servers_url cut) ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT=3 \
+	"$prog" --departement "${DEPS[@]}" --no-progress >"$log" 2>&1 &
+coord=$!
+bg_pids+=("$coord")
+wait_until "the first COMMIT PREPARED" 120 paused
+assert_eq "b: the coordinator's verdict session cut" t \
+	"$(psql_q cut "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'import_ecoloweb_data/verdict' AND datname = 'cut'")"
+rc=0
+wait "$coord" || rc=$?
+out=$(cat "$log")
+[ "$rc" = 0 ] || sed 's/^/  | /' "$log" >&2
+assert_eq "b: exit status" 0 "$rc"
+assert_match "b: the retry is logged" "$out" "COMMIT PREPARED ecoloweb-.*: attempt 1 failed, retrying on a new session"
+assert_eq "b: three départements committed" 3 \
+	"$(grep -c '\] prepared transaction committed' <<<"$out")"
+assert_not_contains "b: nothing rolled back" "$out" "rolled back"
+assert_eq "b: no prepared transaction left" 0 "$(prepared_in cut)"
+assert_eq "b: no decision left in Redis" "" "$(redis KEYS 'ecoloweb:decision:*')"
+same_as_clean "b" cut
+echo "t_decision: all checks passed"
