@@ -15,6 +15,9 @@
 #       servers_stop_redis [SIGNAL]      stop Redis alone (default TERM; KILL to
 #                                        simulate a crash); the port is kept
 #       servers_start_redis              (re)start Redis on the same port
+#       servers_stop_pg                  stop PostgreSQL alone (fast shutdown); the
+#                                        port and the data directory are kept
+#       servers_start_pg                 (re)start PostgreSQL on the same port
 #       servers_url DBNAME               postgresql://postgres@127.0.0.1:PORT/DBNAME
 #       servers_redis_url [DB]           redis://127.0.0.1:PORT/DB (DB 0 by default)
 #       servers_at_exit COMMAND...       one more command to run at exit, before
@@ -359,6 +362,23 @@ servers_start_redis() {
 		return 1
 	fi
 	_servers_start_redis_on "$TEST_REDIS_PORT"
+}
+
+# servers_stop_pg stops PostgreSQL alone (fast: the sessions are ended, the
+# cluster is kept) and waits until it is down.
+servers_stop_pg() {
+	[ -n "$_servers_dir" ] && [ -f "$_servers_dir/pgdata/postmaster.pid" ] || return 0
+	_servers_as_pg "$_servers_pg_bindir/pg_ctl" -D "$_servers_dir/pgdata" \
+		-m fast -w -t 30 stop >/dev/null 2>&1
+}
+
+# servers_start_pg starts PostgreSQL again, on the port and data directory it had.
+servers_start_pg() {
+	if [ -z "$_servers_dir" ] || [ -z "${TEST_PG_PORT:-}" ]; then
+		_servers_log "servers_start_pg: call servers_start first"
+		return 1
+	fi
+	_servers_start_pg "$TEST_PG_PORT"
 }
 
 # servers_stop stops PostgreSQL (immediate: the cluster is thrown away) and
