@@ -5,6 +5,7 @@
  *     Every failure is logged here with the connection role, SQLSTATE and
  *     the server's message; callers add their own context.
  */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,11 +118,12 @@ static void connect_failed(pgconn *pg)
 }
 
 /*
- * pg_connect: see pgsql.h. expand_dbname lets conninfo be a URL or
- * key=value; the options after it override what conninfo or the
+ * connect_once: one try of pg_connect. expand_dbname lets conninfo be a
+ * URL or key=value; the options after it override what conninfo or the
  * environment say (client_encoding above all).
  */
-bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name)
+static bool connect_once(pgconn *pg, const char *conninfo, const char *role,
+                         const char *application_name)
 {
 	const char *keys[] = {
 	        "dbname",          "application_name",    "client_encoding", "keepalives",
@@ -142,6 +144,66 @@ bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *
 	PQfinish(pg->conn);
 	pg->conn = NULL;
 	return false;
+}
+
+/*
+ * connect_is_transient tells whether a failed connection may succeed a
+ * little later. libpq keeps the server's SQLSTATE of a failed connection
+ * to itself; PQping reads it for us: no answer at all (refused, timeout,
+ * name not resolved) or 57P03 (starting up, shutting down, in recovery)
+ * say "later". Any other answer of the server is definite (28P01 bad
+ * password, 3D000 unknown database, 28000 unknown role), except 53300 (too
+ * many connections), which PQping reports as an answer like the others:
+ * it is told by its message (the English one: a server in another language
+ * fails at once, as before). A conninfo libpq cannot parse: no attempt.
+ */
+static bool connect_is_transient(const pgconn *pg, const char *conninfo)
+{
+	const char *keys[] = {"dbname", "connect_timeout", NULL};
+	const char *vals[] = {conninfo, "10", NULL};
+
+	switch (PQpingParams(keys, vals, 1)) {
+	case PQPING_NO_RESPONSE:
+	case PQPING_REJECT:
+		return true;
+	case PQPING_OK:
+		return strstr(pg->errmsg, "too many clients") ||
+		       strstr(pg->errmsg, "too many connections") ||
+		       strstr(pg->errmsg, "connection slots are reserved");
+	default: /* PQPING_NO_ATTEMPT: conninfo is invalid */
+		return false;
+	}
+}
+
+/* sleep_s waits s seconds, whatever signal interrupts the wait. */
+static void sleep_s(int s)
+{
+	struct timespec left = {.tv_sec = s, .tv_nsec = 0};
+
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * The waits between tries, in seconds: 5 tries over about 13 s, as
+ * pgcopydb does for a server that restarts (a fail-over, a replica
+ * catching up, the nightly restart of a test server).
+ */
+static const int connect_waits[] = {1, 2, 4, 6};
+#define CONNECT_TRIES ((int)(sizeof(connect_waits) / sizeof(connect_waits[0])) + 1)
+
+/* pg_connect: see pgsql.h. */
+bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name)
+{
+	for (int try = 1;; try++) {
+		if (connect_once(pg, conninfo, role, application_name))
+			return true;
+		if (try == CONNECT_TRIES || !connect_is_transient(pg, conninfo))
+			return false;
+		log_warn("[%s] cannot connect (try %d of %d): %s; trying again in %d s", role, try,
+		         CONNECT_TRIES, pg->errmsg, connect_waits[try - 1]);
+		sleep_s(connect_waits[try - 1]);
+	}
 }
 
 void pg_disconnect(pgconn *pg)

@@ -35,9 +35,13 @@ typedef struct pgconn {
  * pg_connect opens conninfo (URL or key=value) with the import's session
  * settings appended (application_name, keepalives, client_encoding UTF8,
  * checked once connected), and logs the server's notices as log lines led
- * by role (which must outlive the connection: a string literal). On failure it keeps
- * libpq's reason in pg->errmsg (logging is the caller's: it knows which
- * setting named that database) and returns false.
+ * by role (which must outlive the connection: a string literal). A failure
+ * that may pass (no answer, server starting up or shutting down, too many
+ * connections) is tried again, 5 tries over about 13 s, each logged as a
+ * warning; a definite one (bad password, unknown database or role, invalid
+ * conninfo) is not. On failure it keeps libpq's last reason in pg->errmsg
+ * (the final error is the caller's to log: it knows which setting named that
+ * database) and returns false.
  */
 bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name);
 void pg_disconnect(pgconn *pg);

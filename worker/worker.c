@@ -348,45 +348,108 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 #define SOURCE_ATTEMPTS 3
 
 /*
+ * connect_source opens the Ecoloweb session (again, after a fatal
+ * conflict), with what the worker hooks on it: timings, the wait shown on
+ * the dashboard, the cancel handle SIGTERM uses.
+ */
+static bool connect_source(const worker_args *args, import_ctx *ctx)
+{
+	char app[64];
+	PGcancel *old = cancel_source;
+
+	cancel_source = NULL; /* the signal handler never sees a freed handle */
+	PQfreeCancel(old);
+	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", args->departement);
+	if (!pg_connect(ctx->src, args->cfg->source_conninfo, "SOURCE", app)) {
+		log_error("cannot connect to the Ecoloweb database (%s): %s",
+		          args->cfg->source_safe, ctx->src->errmsg);
+		return false;
+	}
+	ctx->src->debug = args->opts->debug;
+	ctx->src->on_wait = on_source_wait;
+	ctx->src->wait_ctx = ctx;
+	cancel_source = PQgetCancel(ctx->src->conn);
+	return true;
+}
+
+/*
+ * reopen_source replaces a source session the server ended: a new one, with
+ * its settings and its own snapshot.
+ */
+static bool reopen_source(const worker_args *args, import_ctx *ctx)
+{
+	log_warn("the Ecoloweb session is gone: reconnecting");
+	pg_disconnect(ctx->src);
+	if (!connect_source(args, ctx) || !setup_source(ctx->src))
+		return false;
+	ctx->src->expected = "40001";
+	return true;
+}
+
+/*
  * start_again rolls back both transactions and opens them anew, with the
  * worker's memory of the first attempt forgotten (the shared entities it
- * committed are found again through their references).
+ * committed are found again through their references). A source session
+ * the conflict ended is replaced by a new one.
  */
-static bool start_again(import_ctx *ctx)
+static bool start_again(const worker_args *args, import_ctx *ctx)
 {
-	pg_exec_ok(ctx->src, "rollback", "ROLLBACK", 0, NULL);
+	bool src_alive = PQstatus(ctx->src->conn) == CONNECTION_OK;
+
+	if (src_alive)
+		pg_exec_ok(ctx->src, "rollback", "ROLLBACK", 0, NULL);
 	pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 	import_ctx_free(ctx);
 	memset(ctx->counts, 0, sizeof(ctx->counts));
-	return pg_exec_ok(ctx->src, "source snapshot",
-	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL) &&
-	       setup_target(ctx->dst, ctx->now, sizeof(ctx->now));
+	if (!src_alive || PQstatus(ctx->src->conn) != CONNECTION_OK) {
+		if (!reopen_source(args, ctx))
+			return false;
+	} else if (!pg_exec_ok(ctx->src, "source snapshot",
+	                       "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL)) {
+		return false;
+	}
+	return setup_target(ctx->dst, ctx->now, sizeof(ctx->now));
+}
+
+/*
+ * source_conflict tells whether the source failed as a replica's recovery
+ * conflict does: 40001, or the session ended. A conflict with a session
+ * idle in transaction (the worker writing to APiLos between two reads) is
+ * FATAL: the server sends 40001 and closes the connection, and the client,
+ * whose next query meets the closed socket, mostly sees the connection lost
+ * (08006) without the message. Either way a new session may succeed.
+ */
+static bool source_conflict(const pgconn *src)
+{
+	return strcmp(src->sqlstate, "40001") == 0 || pg_sqlstate_is_connection(src);
 }
 
 /*
  * import_with_retries imports the département; when the source cancels the
- * read (SQLSTATE 40001: a hot-standby replica's recovery conflict), the
+ * read or ends the session (a hot-standby replica's recovery conflict), the
  * département starts again from the beginning, a bounded number of times.
  */
-static bool import_with_retries(import_ctx *ctx)
+static bool import_with_retries(const worker_args *args, import_ctx *ctx)
 {
 	ctx->src->expected = "40001";
 	for (int attempt = 1;; attempt++) {
 		bool ok = import_departement(ctx);
-		if (ok || strcmp(ctx->src->sqlstate, "40001") != 0 || ctx->mapping_errors > 0 ||
+		if (ok || !source_conflict(ctx->src) || ctx->mapping_errors > 0 ||
 		    worker_stop_requested)
 			return ok;
 		if (attempt == SOURCE_ATTEMPTS) {
-			log_error(
-			        "the Ecoloweb server cancelled the read %d times (SQLSTATE 40001, "
-			        "e.g. a replica's recovery conflict): giving up",
-			        attempt);
+			log_error("the Ecoloweb server cancelled the read or ended the session %d "
+			          "times (SQLSTATE %s, e.g. a replica's recovery conflict): giving "
+			          "up",
+			          attempt, ctx->src->sqlstate);
 			return false;
 		}
-		log_warn("the Ecoloweb server cancelled the read (SQLSTATE 40001, e.g. a replica's "
-		         "recovery conflict): the département starts again (attempt %d of %d)",
-		         attempt + 1, SOURCE_ATTEMPTS);
-		if (!start_again(ctx))
+		log_warn(
+		        "the Ecoloweb server cancelled the read or ended the session (SQLSTATE %s, "
+		        "e.g. a replica's recovery conflict): the département starts again "
+		        "(attempt %d of %d)",
+		        ctx->src->sqlstate, attempt + 1, SOURCE_ATTEMPTS);
+		if (!start_again(args, ctx))
 			return false;
 	}
 }
@@ -399,26 +462,20 @@ static done_status run_import(const worker_args *args, import_ctx *ctx, int cont
 	char app[64];
 
 	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", args->departement);
-	if (!pg_connect(ctx->src, args->cfg->source_conninfo, "SOURCE", app)) {
-		log_error("cannot connect to the Ecoloweb database (%s): %s",
-		          args->cfg->source_safe, ctx->src->errmsg);
+	if (!connect_source(args, ctx))
 		return DONE_FAILED;
-	}
 	if (!pg_connect(ctx->dst, args->cfg->target_conninfo, "TARGET", app)) {
 		log_error("cannot connect to the APiLos database (%s): %s", args->cfg->target_safe,
 		          ctx->dst->errmsg);
 		return DONE_FAILED;
 	}
-	ctx->src->debug = ctx->dst->debug = args->opts->debug;
-	ctx->src->on_wait = on_source_wait;
-	ctx->src->wait_ctx = ctx;
-	cancel_source = PQgetCancel(ctx->src->conn);
+	ctx->dst->debug = args->opts->debug;
 	cancel_target = PQgetCancel(ctx->dst->conn);
 	if (!setup_source(ctx->src) || !setup_target(ctx->dst, ctx->now, sizeof(ctx->now)))
 		return DONE_FAILED;
 	if (args->use_side && !open_shared(args, ctx, side, rc))
 		return DONE_FAILED;
-	bool ok = import_with_retries(ctx);
+	bool ok = import_with_retries(args, ctx);
 
 	pg_exec_ok(ctx->src, "end of snapshot", "COMMIT", 0, NULL);
 	send_counts(ctx, MSG_PROGRESS, "done", 0);

@@ -15,6 +15,15 @@
 #       servers_stop_redis [SIGNAL]      stop Redis alone (default TERM; KILL to
 #                                        simulate a crash); the port is kept
 #       servers_start_redis              (re)start Redis on the same port
+#       servers_stop_pg                  stop PostgreSQL alone (fast shutdown); the
+#                                        port and the data directory are kept
+#       servers_start_pg                 (re)start PostgreSQL on the same port
+#       servers_start_standby [NAME=VALUE ...]
+#                                        a hot standby of the test PostgreSQL
+#                                        (pg_basebackup -R, streaming), started
+#                                        on a free port exported as
+#                                        TEST_STANDBY_PORT; each argument is a
+#                                        postgresql.conf setting of the standby
 #       servers_url DBNAME               postgresql://postgres@127.0.0.1:PORT/DBNAME
 #       servers_redis_url [DB]           redis://127.0.0.1:PORT/DB (DB 0 by default)
 #       servers_at_exit COMMAND...       one more command to run at exit, before
@@ -361,6 +370,62 @@ servers_start_redis() {
 	_servers_start_redis_on "$TEST_REDIS_PORT"
 }
 
+# servers_stop_pg stops PostgreSQL alone (fast: the sessions are ended, the
+# cluster is kept) and waits until it is down.
+servers_stop_pg() {
+	[ -n "$_servers_dir" ] && [ -f "$_servers_dir/pgdata/postmaster.pid" ] || return 0
+	_servers_as_pg "$_servers_pg_bindir/pg_ctl" -D "$_servers_dir/pgdata" \
+		-m fast -w -t 30 stop >/dev/null 2>&1
+}
+
+# servers_start_pg starts PostgreSQL again, on the port and data directory it had.
+servers_start_pg() {
+	if [ -z "$_servers_dir" ] || [ -z "${TEST_PG_PORT:-}" ]; then
+		_servers_log "servers_start_pg: call servers_start first"
+		return 1
+	fi
+	_servers_start_pg "$TEST_PG_PORT"
+}
+
+# servers_start_standby copies the test PostgreSQL with pg_basebackup -R
+# (a streaming replica of it) into standby/, starts it on a free port with
+# the extra settings given (NAME=VALUE) and waits until it replays and
+# answers. Stopped by servers_stop.
+servers_start_standby() {
+	local kv port sdir=$_servers_dir/standby i
+	_servers_as_pg "$_servers_pg_bindir/pg_basebackup" -h 127.0.0.1 -p "$TEST_PG_PORT" \
+		-U postgres -D "$sdir" -R -X stream --no-sync >"$_servers_dir/basebackup.log" 2>&1 || {
+		_servers_log "pg_basebackup failed; its output:"
+		sed 's/^/  /' "$_servers_dir/basebackup.log" >&2
+		return 1
+	}
+	port=$(_servers_free_ports 1) || return 1
+	{
+		printf "port = %s\nhot_standby = on\n" "$port"
+		for kv in "$@"; do
+			printf "%s = '%s'\n" "${kv%%=*}" "${kv#*=}"
+		done
+	} >>"$sdir/postgresql.auto.conf"
+	_servers_as_pg "$_servers_pg_bindir/pg_ctl" -D "$sdir" -l "$_servers_dir/standby.log" \
+		-w -t "${SERVERS_TIMEOUT:-60}" start >/dev/null 2>&1 || {
+		_servers_log "the standby did not start; its log:"
+		sed 's/^/  /' "$_servers_dir/standby.log" >&2
+		return 1
+	}
+	for ((i = 0; i < ${SERVERS_TIMEOUT:-60} * 10; i++)); do
+		if [ "$(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+			-c "SELECT pg_is_in_recovery() AND status = 'streaming' FROM pg_stat_wal_receiver" \
+			2>/dev/null)" = t ]; then
+			export TEST_STANDBY_PORT=$port
+			return 0
+		fi
+		sleep 0.1
+	done
+	_servers_log "the standby on port $port does not stream; its log:"
+	sed 's/^/  /' "$_servers_dir/standby.log" >&2
+	return 1
+}
+
 # servers_stop stops PostgreSQL (immediate: the cluster is thrown away) and
 # Redis, and removes the directory unless SERVERS_KEEP=1. Safe to call twice.
 servers_stop() {
@@ -370,6 +435,10 @@ servers_stop() {
 		_servers_watchdog_pid=
 	fi
 	servers_stop_redis TERM
+	if [ -f "$_servers_dir/standby/postmaster.pid" ]; then
+		_servers_as_pg "$_servers_pg_bindir/pg_ctl" -D "$_servers_dir/standby" \
+			-m immediate -w -t 30 stop >/dev/null 2>&1 || true
+	fi
 	if [ -f "$_servers_dir/pgdata/postmaster.pid" ]; then
 		_servers_as_pg "$_servers_pg_bindir/pg_ctl" -D "$_servers_dir/pgdata" \
 			-m immediate -w -t 30 stop >/dev/null 2>&1 || {
