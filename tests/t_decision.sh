@@ -43,19 +43,6 @@ load_apilos_schema clean
 load_apilos_schema killed
 load_apilos_schema cut
 
-# wait_until DESC SECONDS COMMAND...: polls COMMAND every 50 ms
-wait_until() {
-	local desc=$1 secs=$2 deadline
-	shift 2
-	deadline=$(($(date +%s) + secs))
-	until "$@"; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			sed 's/^/  | /' "$log" >&2
-			fail "waited ${secs}s for: $desc"
-		fi
-		sleep 0.05
-	done
-}
 paused() { grep -qs 'test hook: pausing after the first COMMIT PREPARED' "$log"; }
 prepared_in() { psql_q "$1" "SELECT count(*) FROM pg_prepared_xacts WHERE database = '$1'"; }
 # per_model DB: rows per model and département (shared entities per model only)

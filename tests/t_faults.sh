@@ -104,20 +104,8 @@ show_log() {
 	grep -v ' WARN  \[[0-9AB]*\] [a-z_]* [0-9]' "$imp_log" | sed 's/^/  | /' >&2
 }
 
-# wait_until DESC SECONDS COMMAND...: polls COMMAND every 50 ms; fails
-# with the log after SECONDS.
-wait_until() {
-	local desc=$1 secs=$2 deadline
-	shift 2
-	deadline=$(($(date +%s) + secs))
-	until "$@"; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			show_log
-			fail "waited ${secs}s for: $desc"
-		fi
-		sleep 0.05
-	done
-}
+# wait_until (tests/lib/common.sh) shows this on a time-out
+wait_until_failed() { show_log; }
 
 # wait_exit SECONDS: waits for the import to end; sets rc and elapsed
 # (seconds since the call); kills it and fails after SECONDS.

@@ -101,19 +101,8 @@ start_a() {
 
 show() { grep -v ' WARN  ' "$1" | sed 's/^/  | /' >&2; }
 
-# wait_until DESC SECONDS COMMAND...: polls every 50 ms; fails after SECONDS
-wait_until() {
-	local desc=$1 secs=$2 deadline
-	shift 2
-	deadline=$(($(date +%s) + secs))
-	until "$@"; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			[ -z "${a_log:-}" ] || show "$a_log"
-			fail "waited ${secs}s for: $desc"
-		fi
-		sleep 0.05
-	done
-}
+# wait_until (tests/lib/common.sh) shows this on a time-out
+wait_until_failed() { [ -z "${a_log:-}" ] || show "$a_log"; }
 
 # wait_a NAME EXPECTED: waits for launch A, checks its exit status
 wait_a() {

@@ -43,19 +43,6 @@ key29=$(python3 "$oracle" --source "$SRC" --print-history --departement 29 |
 load_apilos_schema apilos
 load_apilos_schema clean
 
-# wait_until DESC SECONDS COMMAND...: polls COMMAND every 50 ms
-wait_until() {
-	local desc=$1 secs=$2 deadline
-	shift 2
-	deadline=$(($(date +%s) + secs))
-	until "$@"; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			sed 's/^/  | /' "$log" >&2
-			fail "waited ${secs}s for: $desc"
-		fi
-		sleep 0.05
-	done
-}
 blocker_sleeps() {
 	[ "$(psql_q apilos "SELECT count(*) FROM pg_stat_activity
 		WHERE application_name = 't_orphans_blocker' AND wait_event = 'PgSleep'")" = 1 ]

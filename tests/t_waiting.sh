@@ -47,21 +47,6 @@ unset DATABASE_URL REDIS_URL SCALINGO_POSTGRESQL_URL SCALINGO_REDIS_URL
 log=$TEST_SERVERS_DIR/import.log
 : >"$log"
 
-# wait_until DESC SECONDS COMMAND...: polls COMMAND every 0.1 s; fails with
-# the import's log after SECONDS.
-wait_until() {
-	local desc=$1 secs=$2 deadline
-	shift 2
-	deadline=$((SECONDS + secs))
-	until "$@"; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			sed 's/^/  | /' "$log" >&2
-			fail "waited ${secs}s for: $desc"
-		fi
-		sleep 0.1
-	done
-}
-
 # session_count SQL_CONDITION: sessions of the Ecoloweb server that match
 session_count() {
 	psql_q ecoloweb "SELECT count(*) FROM pg_stat_activity WHERE $1"

@@ -29,6 +29,7 @@
 #       load_generated DB GEN_ARGS...       tests/ecoloweb_ddl.sql + tools/ecoloweb_gen GEN_ARGS
 #       build_program BUILDDIR [CONF_ARG...] build the program and the generator out of tree
 #       ensure_packages PKG...              apt-get install what dpkg says is missing
+#       wait_until DESC SECONDS COMMAND...  poll COMMAND until it succeeds, or fail
 
 _common_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -z "${top_srcdir:-}" ]; then
@@ -252,6 +253,26 @@ ensure_packages() {
 ECOLO_PACKAGES=(build-essential autoconf automake pkg-config libpq-dev libev-dev
 	libhiredis-dev libncurses-dev check postgresql-15 postgresql-client-15
 	redis-server python3 valgrind tmux)
+
+# wait_until DESC SECONDS COMMAND...: runs COMMAND every 50 ms until it
+# succeeds; after SECONDS, shows what the test defined in wait_until_failed
+# (or the file "$log" when there is none) and fails naming DESC.
+wait_until() {
+	local desc=$1 secs=$2 deadline
+	shift 2
+	deadline=$((SECONDS + secs))
+	until "$@"; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			if declare -F wait_until_failed >/dev/null; then
+				wait_until_failed
+			elif [ -n "${log:-}" ] && [ -f "$log" ]; then
+				sed 's/^/  | /' "$log" >&2
+			fi
+			fail "waited ${secs}s for: $desc"
+		fi
+		sleep 0.05
+	done
+}
 
 # run_import NAME EXPECTED_STATUS ARGS...: runs "$prog" ARGS (output in
 # "$log"), shows its output when the status is not the expected one.
