@@ -68,14 +68,21 @@ static void send_log(log_level level, const char *line, void *ctx)
 	send_frame(&msg);
 }
 
-/* send_counts sends PROGRESS (or READY/DONE) with the current counters. */
-static bool send_counts(const import_ctx *ctx, msg_type type, const char *phase, int status)
+/* send_phase sends PROGRESS (or READY/DONE) with the counters, the phase and the wait flag. */
+static bool send_phase(const import_ctx *ctx, msg_type type, const char *phase, int status,
+                       bool waiting)
 {
-	message msg = {.type = type, .status = status};
+	message msg = {.type = type, .status = status, .waiting = waiting};
 
 	memcpy(msg.counts, ctx->counts, sizeof(msg.counts));
 	snprintf(msg.phase, sizeof(msg.phase), "%s", phase ? phase : "");
 	return send_frame(&msg);
+}
+
+/* send_counts sends PROGRESS (or READY/DONE) with the current counters. */
+static bool send_counts(const import_ctx *ctx, msg_type type, const char *phase, int status)
+{
+	return send_phase(ctx, type, phase, status, false);
 }
 
 /* on_plan sends PLAN: conventions and lots to import, once the history is known. */
@@ -102,12 +109,7 @@ static void on_progress(import_ctx *ctx, entity current)
  */
 static void on_source_wait(void *arg, const char *what, bool waiting)
 {
-	const import_ctx *ctx = arg;
-	message msg = {.type = MSG_PROGRESS, .waiting = waiting};
-
-	memcpy(msg.counts, ctx->counts, sizeof(msg.counts));
-	snprintf(msg.phase, sizeof(msg.phase), "%s", what);
-	send_frame(&msg);
+	send_phase(arg, MSG_PROGRESS, what, 0, waiting);
 }
 
 /* send_error sends ERROR: what failed, with the SQLSTATE when a database said it. */
