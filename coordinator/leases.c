@@ -2,38 +2,13 @@
  * coordinator/leases.c
  *     Taking, renewing and releasing the département leases.
  */
-#include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "leases.h"
 #include "log.h"
-
-bool leases_holder_dead(const char *holder)
-{
-	char host[64] = "";
-	const char *last = strrchr(holder, ':');
-
-	if (!last || last == holder)
-		return false;
-	const char *pid_at = last - 1;
-	while (pid_at > holder && pid_at[-1] != ':')
-		pid_at--;
-	if (pid_at == holder)
-		return false; /* no host part */
-	char *end;
-	long pid = strtol(pid_at, &end, 10);
-	if (end != last || pid <= 1)
-		return false;
-	/* the same hostname as the coordinator's token is built from (main.c open_redis) */
-	gethostname(host, sizeof(host) - 1);
-	size_t host_len = (size_t)(pid_at - 1 - holder);
-	if (host_len != strlen(host) || strncmp(holder, host, host_len) != 0)
-		return false;
-	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
+#include "owner_token.h"
 
 /*
  * acquire_one takes the lease of dep: 1 taken, 0 held by a live launch
@@ -45,7 +20,7 @@ static int acquire_one(redis_client *rc, const char *dep, char *holder, size_t l
 {
 	int got = redis_lease_acquire(rc, dep, LEASE_TTL_MS, holder, len);
 
-	if (got != 0 || !leases_holder_dead(holder))
+	if (got != 0 || !owner_token_dead(holder))
 		return got;
 	got = redis_lease_take_over(rc, dep, holder, LEASE_TTL_MS);
 	if (got == 1)

@@ -17,20 +17,10 @@
 #define LEASE_TTL_MS 60000L
 
 /*
- * leases_holder_dead tells whether the holder of a lease (a token
- * host:pid:launch) is a process of this machine that no longer exists
- * (kill(pid, 0) says ESRCH). A holder on another host, or one that cannot
- * be told dead, is alive. Hosts sharing a hostname must not share a Redis
- * database with different pid namespaces (containers): one would take
- * the other's pid for dead.
- */
-bool leases_holder_dead(const char *holder);
-
-/*
  * leases_acquire takes the lease of every département of the launch. If
  * one is held by another live launch, it logs who holds it, gives back
  * those it took, and returns false: the launch must not start. A lease
- * whose holder died on this machine (leases_holder_dead) is taken over.
+ * whose holder died on this machine (owner_token_dead) is taken over.
  */
 bool leases_acquire(redis_client *rc, launch *l);
 

@@ -164,7 +164,7 @@ static bool open_redis(launch *l, const config *cfg, redis_client *rc)
 	gethostname(host, sizeof(host) - 1);
 	/* host:pid:launch, the form verdict_cleanup reads back from a lease */
 	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), l->launch_id);
-	if (!redis_client_connect(rc, &cfg->redis, token)) {
+	if (!redis_client_connect_retried(rc, &cfg->redis, token)) {
 		log_error("REDIS_URL (%s): %s", cfg->redis_safe, rc->err);
 		return false;
 	}

@@ -22,6 +22,7 @@
 
 #include "dashboard.h"
 #include "exitcodes.h"
+#include "fault_point.h"
 #include "leases.h"
 #include "log.h"
 #include "redis_client.h"
@@ -298,9 +299,12 @@ static void commit_prepared(launch *l)
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->deps[i].prepared)
 			continue;
-		if (!commit_one(l, &vs, &l->deps[i]))
+		if (!commit_one(l, &vs, &l->deps[i])) {
 			failed++;
-		else if (++done == 1)
+			continue;
+		}
+		fault_point("commit-prepared");
+		if (++done == 1)
 			test_pause_after_first_commit(l);
 	}
 	verdict_session_close(&vs);
@@ -347,6 +351,7 @@ static void check_verdict(loop_state *st)
 		return;
 	if (!record_decision(st))
 		return;
+	fault_point("decided");
 	l->verdict_done = true;
 	l->decided_commit = l->prepared;
 	print_line(l, LOG_INFO, "-", "every département is ready: committing the launch");
@@ -363,6 +368,13 @@ static void check_verdict(loop_state *st)
 static void fail_dep(loop_state *st, dep_run *d)
 {
 	d->state = DEP_FAILED;
+	if (st->l->verdict_done && !st->l->opts->commit_per_departement) {
+		/* without prepared transactions: the others were told to commit */
+		print_line(st->l, LOG_ERROR, d->code,
+		           "département failed after the commit decision: the others are "
+		           "committed, a re-run imports what is missing");
+		return;
+	}
 	if (!st->l->opts->commit_per_departement && !st->l->aborting) {
 		st->l->aborting = true;
 		print_line(st->l, LOG_ERROR, d->code,
@@ -450,6 +462,12 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 	}
 }
 
+/* told_commit tells whether d, without a prepared transaction, was sent COMMIT. */
+static bool told_commit(const launch *l, const dep_run *d)
+{
+	return l->verdict_done && !l->prepared && d->verdict_sent && !l->aborting;
+}
+
 /* worker_gone ends the bookkeeping of a worker once its pipe closed and it exited. */
 static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 {
@@ -466,9 +484,11 @@ static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 	if ((!d->got_done || d->exit_status != 0) && d->state != DEP_FAILED &&
 	    d->state != DEP_ROLLED_BACK && d->state != DEP_COMMITTED) {
 		snprintf(d->last_error, sizeof(d->last_error),
-		         d->got_done ? "worker exited with status %d"
-		                     : "worker died (status %d) before "
-		                       "reporting: nothing committed",
+		         d->got_done             ? "worker exited with status %d"
+		         : told_commit(st->l, d) ? "worker died (status %d) after it was told to "
+		                                   "commit: its COMMIT may have gone through"
+		                                 : "worker died (status %d) before "
+		                                   "reporting: nothing committed",
 		         d->exit_status);
 		print_line(st->l, LOG_ERROR, d->code, d->last_error);
 		fail_dep(st, d);

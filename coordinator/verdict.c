@@ -9,6 +9,7 @@
 
 #include "leases.h"
 #include "log.h"
+#include "owner_token.h"
 #include "pgsql.h"
 #include "strbuf.h"
 #include "verdict.h"
@@ -73,7 +74,7 @@ static lease_word lease_says(redis_client *redis, const char *gid, const char *l
 	const char *owner = strrchr(holder, ':');
 	if (!owner || strcmp(owner + 1, launch_id) != 0)
 		return LEASE_SILENT;
-	return leases_holder_dead(holder) ? LEASE_DEAD : LEASE_ALIVE;
+	return owner_token_dead(holder) ? LEASE_DEAD : LEASE_ALIVE;
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "connect_retry.h"
 #include "log.h"
 #include "pgsql.h"
 
@@ -175,34 +176,15 @@ static bool connect_is_transient(const pgconn *pg, const char *conninfo)
 	}
 }
 
-/* sleep_s waits s seconds, whatever signal interrupts the wait. */
-static void sleep_s(int s)
-{
-	struct timespec left = {.tv_sec = s, .tv_nsec = 0};
-
-	while (nanosleep(&left, &left) != 0 && errno == EINTR)
-		;
-}
-
-/*
- * The waits between tries, in seconds: 5 tries over about 13 s, as
- * pgcopydb does for a server that restarts (a fail-over, a replica
- * catching up, the nightly restart of a test server).
- */
-static const int connect_waits[] = {1, 2, 4, 6};
-#define CONNECT_TRIES ((int)(sizeof(connect_waits) / sizeof(connect_waits[0])) + 1)
-
 /* pg_connect: see pgsql.h. */
 bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name)
 {
 	for (int try = 1;; try++) {
 		if (connect_once(pg, conninfo, role, application_name))
 			return true;
-		if (try == CONNECT_TRIES || !connect_is_transient(pg, conninfo))
+		if (try == CONNECT_TRIES || !connect_is_transient(pg, conninfo) ||
+		    !connect_retry_wait(role, try, pg->errmsg))
 			return false;
-		log_warn("[%s] cannot connect (try %d of %d): %s; trying again in %d s", role, try,
-		         CONNECT_TRIES, pg->errmsg, connect_waits[try - 1]);
-		sleep_s(connect_waits[try - 1]);
 	}
 }
 

@@ -16,6 +16,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -24,6 +25,8 @@
 
 #include <hiredis.h>
 
+#include "connect_retry.h"
+#include "owner_token.h"
 #include "redis_client.h"
 
 #define REDIS_TIMEOUT_S 5 /* connect, and each command's reply */
@@ -281,13 +284,29 @@ bool redis_client_connect(redis_client *rc, const redis_config *cfg, const char 
 		return false;
 	}
 	rc->ctx = c;
-	if (c->err)
+	if (c->err) {
+		/* refused, timed out, reset: the server may be back in a moment */
+		rc->transient = c->err == REDIS_ERR_IO || c->err == REDIS_ERR_EOF;
 		return fail(rc, NULL, NULL);
+	}
 	if (redisSetTimeout(c, tv) != REDIS_OK)
 		return fail(rc, "setting the timeout", NULL);
 	if (redisEnableKeepAlive(c) != REDIS_OK)
 		return fail(rc, "enabling TCP keepalives", NULL);
 	return check_session(rc, cfg);
+}
+
+bool redis_client_connect_retried(redis_client *rc, const redis_config *cfg, const char *token)
+{
+	char tok[sizeof(rc->token)];
+
+	snprintf(tok, sizeof(tok), "%s", token ? token : "");
+	for (int try = 1;; try++) {
+		if (redis_client_connect(rc, cfg, *tok ? tok : NULL))
+			return true;
+		if (!rc->transient || !connect_retry_wait("REDIS", try, rc->err))
+			return false;
+	}
 }
 
 /* redis_client_close closes the connection, if any; rc->err is kept. */
@@ -608,31 +627,90 @@ static const char take_over_body[] =
         "redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
 
 /*
- * redis_lease_take_over replaces the lease of dep by this owner's token,
- * only if it still holds dead (compare-and-set: a launch that took it
- * meanwhile keeps it). 1 taken, 0 not, -1 on an error (rc->err). Rare: the
- * script is sent by EVAL.
+ * take_over_key replaces key by this owner's token if it still holds dead
+ * (compare-and-set: an owner that took it meanwhile keeps it). 1 taken, 0
+ * not, -1 on an error (rc->err). Rare: the script is sent by EVAL.
  */
-int redis_lease_take_over(redis_client *rc, const char *dep, const char *dead, long ttl_ms)
+static int take_over_key(redis_client *rc, const char *key, const char *dead, long ttl_ms,
+                         const char *what)
 {
-	char key[96], ttl[24];
+	char ttl[24];
 	int got = -1;
 
-	if (!lease_key(rc, dep, key, sizeof(key)) || !connected(rc) ||
-	    !ttl_arg(rc, ttl_ms, ttl, sizeof(ttl)))
+	if (!connected(rc) || !ttl_arg(rc, ttl_ms, ttl, sizeof(ttl)))
 		return -1;
 	redisReply *reply = redisCommand(rc->ctx, "EVAL %s 1 %s %s %s %s", take_over_body, key,
 	                                 dead, rc->token, ttl);
 	if (!reply) {
-		fail(rc, "lease take-over", NULL);
+		fail(rc, what, NULL);
 		return -1;
 	}
 	if (reply->type == REDIS_REPLY_INTEGER)
 		got = reply->integer == 1;
 	else
-		fail(rc, "lease take-over", reply);
+		fail(rc, what, reply);
 	freeReplyObject(reply);
 	return got;
+}
+
+/* redis_lease_take_over gives the lease of dep to this owner if it still holds dead. */
+int redis_lease_take_over(redis_client *rc, const char *dep, const char *dead, long ttl_ms)
+{
+	char key[96];
+
+	if (!lease_key(rc, dep, key, sizeof(key)))
+		return -1;
+	return take_over_key(rc, key, dead, ttl_ms, "lease take-over");
+}
+
+/*
+ * read_holders reads, in one round trip, the holder of each key not
+ * acquired into holders[i] ("" when free, or acquired).
+ */
+static bool read_holders(redis_client *rc, char *const *keys, size_t n, const bool *acquired,
+                         char (*holders)[256])
+{
+	size_t sent = 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		holders[i][0] = '\0';
+		if (!acquired[i] && redisAppendCommand(rc->ctx, "GET %s", keys[i]) != REDIS_OK)
+			return fail(rc, "GET of the lock holders", NULL);
+		sent += !acquired[i];
+	}
+	for (size_t i = 0; i < n && sent > 0; i++) {
+		redisReply *reply = NULL;
+		if (acquired[i])
+			continue;
+		sent--;
+		if (redisGetReply(rc->ctx, (void **)&reply) != REDIS_OK || !reply)
+			return fail(rc, "GET of the lock holders", NULL);
+		if (reply->type == REDIS_REPLY_STRING)
+			snprintf(holders[i], sizeof(holders[i]), "%.*s",
+			         (int)(reply->len < 255 ? reply->len : 255), reply->str);
+		else if (reply->type != REDIS_REPLY_NIL && ok)
+			ok = fail(rc, "GET of the lock holders", reply);
+		freeReplyObject(reply);
+	}
+	return ok;
+}
+
+bool redis_lock_take_over_dead(redis_client *rc, char *const *keys, size_t n, long ttl_ms,
+                               bool *acquired)
+{
+	char(*holders)[256] = calloc(n + 1, sizeof(*holders));
+	bool ok = holders && connected(rc) && read_holders(rc, keys, n, acquired, holders);
+
+	for (size_t i = 0; ok && i < n; i++) {
+		if (!holders[i][0] || !owner_token_dead(holders[i]))
+			continue;
+		int got = take_over_key(rc, keys[i], holders[i], ttl_ms, "lock take-over");
+		ok = got >= 0;
+		acquired[i] = got == 1;
+	}
+	free(holders);
+	return ok;
 }
 
 /* decision_key writes ecoloweb:decision:<launch> into buf; false (rc->err) on a bad id. */

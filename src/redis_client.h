@@ -18,6 +18,7 @@ typedef struct redis_client {
 	void *ctx;       /* redisContext *, NULL when not connected */
 	char token[128]; /* owner token: "<host>:<pid>:<launch>" */
 	char err[256];   /* last error, for the caller's message */
+	bool transient;  /* the last connect failed in a way a later try may not */
 } redis_client;
 
 /*
@@ -25,6 +26,13 @@ typedef struct redis_client {
  * is set, SELECT db) and sets the owner token. False with rc->err set.
  */
 bool redis_client_connect(redis_client *rc, const redis_config *cfg, const char *token);
+
+/*
+ * redis_client_connect_retried is redis_client_connect tried again while
+ * the failure is transient (refused, timed out): the policy of
+ * connect_retry.h, each failed try logged.
+ */
+bool redis_client_connect_retried(redis_client *rc, const redis_config *cfg, const char *token);
 void redis_client_close(redis_client *rc);
 
 /*
@@ -33,6 +41,15 @@ void redis_client_close(redis_client *rc);
  * False on a Redis error (rc->err), after which the connection is closed.
  */
 bool redis_lock_many(redis_client *rc, char *const *keys, size_t n, long ttl_ms, bool *acquired);
+
+/*
+ * redis_lock_take_over_dead takes each of the n keys not acquired whose
+ * holder died on this machine (owner_token_dead: a worker killed while it
+ * held the lock), compare-and-set, instead of waiting for it to expire;
+ * acquired[i] becomes true for those taken. False on a Redis error (rc->err).
+ */
+bool redis_lock_take_over_dead(redis_client *rc, char *const *keys, size_t n, long ttl_ms,
+                               bool *acquired);
 
 /* redis_unlock_many releases the keys this owner holds (compare-and-delete), one round trip. */
 bool redis_unlock_many(redis_client *rc, char *const *keys, size_t n);

@@ -16,6 +16,7 @@
 
 #include "exitcodes.h"
 #include "import.h"
+#include "fault_point.h"
 #include "log.h"
 #include "protocol.h"
 #include "redis_client.h"
@@ -167,13 +168,18 @@ static bool setup_source(pgconn *src)
 	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL);
 }
 
-/* settings_target sets what an APiLos session needs, instead of trusting the server. */
+/*
+ * settings_target sets what an APiLos session needs, instead of trusting the
+ * server. A lock_timeout the URL gives (options=-c lock_timeout=...) is
+ * kept: the operator knows how long APiLos may be kept waiting.
+ */
 static bool settings_target(pgconn *dst)
 {
 	return pg_exec_ok(dst, "target session settings",
 	                  "SELECT set_config('TimeZone', 'UTC', false), "
 	                  "set_config('DateStyle', 'ISO, YMD', false), "
-	                  "set_config('lock_timeout', '60s', false), "
+	                  "set_config('lock_timeout', CASE current_setting('lock_timeout') "
+	                  "WHEN '0' THEN '60s' ELSE current_setting('lock_timeout') END, false), "
 	                  "set_config('statement_timeout', '1h', false), "
 	                  "set_config('idle_in_transaction_session_timeout', '0', false)",
 	                  0, NULL);
@@ -246,7 +252,10 @@ static done_status prepare(import_ctx *ctx, const char *gid)
 		return DONE_FAILED;
 	snprintf(sql, sizeof(sql), "PREPARE TRANSACTION %s", literal);
 	PQfreemem(literal);
+	fault_point("prepare");
 	ok = pg_exec_ok(ctx->dst, "prepare transaction", sql, 0, NULL);
+	if (ok)
+		fault_point("prepared");
 	if (ok)
 		log_info("prepared as %s: waiting for the launch's verdict", gid);
 	return ok ? DONE_PREPARED : DONE_FAILED;
@@ -302,6 +311,7 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 		return DONE_ROLLED_BACK;
 	}
+	fault_point("ready");
 	if (args->gid)
 		return prepare(ctx, args->gid);
 	if (wait_verdict(control_fd, ctx->dst) != MSG_COMMIT) {
@@ -309,8 +319,10 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 		return DONE_ROLLED_BACK;
 	}
+	fault_point("commit");
 	if (!pg_exec_ok(ctx->dst, "commit", "COMMIT", 0, NULL))
 		return DONE_FAILED;
+	fault_point("committed");
 	log_info("committed");
 	return DONE_COMMITTED;
 }
@@ -339,7 +351,7 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 		return true;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), args->launch_id);
-	if (!redis_client_connect(rc, &args->cfg->redis, token)) {
+	if (!redis_client_connect_retried(rc, &args->cfg->redis, token)) {
 		log_error("%s (REDIS_URL %s)", rc->err, args->cfg->redis_safe);
 		return false;
 	}
@@ -501,6 +513,7 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	reset_signals();
 	uuid_init();
 	log_set_departement(args->departement);
+	fault_point_label(args->departement);
 	log_set_sink(send_log, NULL);
 	message hello = {.type = MSG_HELLO, .pid = (int32_t)getpid()};
 	snprintf(hello.departement, sizeof(hello.departement), "%s", args->departement);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault_point.h"
 #include "log.h"
 #include "pyfloat.h"
 #include "redis_client.h"
@@ -196,6 +197,7 @@ static bool on_row(void *arg, const PGresult *res)
 	if (!w->have_layout)
 		build_layout(w, res);
 	ctx->counts[w->def->ent].read++;
+	fault_point("read");
 
 	char **v = calloc(w->lay.ncols, sizeof(char *));
 	if (!v)
@@ -769,6 +771,33 @@ static bool create_locked(writer *w)
 }
 
 /*
+ * take_over_dead takes the locks a dead worker of this machine still holds
+ * (killed while it held them): otherwise they block every launch until
+ * they expire.
+ */
+static bool take_over_dead(writer *w, char **locks, size_t n_locks, bool *held)
+{
+	redis_client *rc = w->ctx->redis;
+	size_t before = 0, after = 0;
+
+	for (size_t l = 0; l < n_locks; l++)
+		before += held[l];
+	if (before == n_locks)
+		return true;
+	if (!redis_lock_take_over_dead(rc, locks, n_locks, LOCK_TTL_MS, held)) {
+		log_error("Redis: cannot read who holds the %s locks (%s)",
+		          entity_name(w->def->ent), rc->err);
+		return false;
+	}
+	for (size_t l = 0; l < n_locks; l++)
+		after += held[l];
+	if (after > before)
+		log_warn("%s: %zu lock(s) held by a process that died taken over",
+		         entity_name(w->def->ent), after - before);
+	return true;
+}
+
+/*
  * shared_round: one attempt over the unresolved rows. decide() reads the
  * committed references; the rows to create are locked in Redis, created
  * and committed, then unlocked. Rows whose lock another worker holds stay
@@ -805,7 +834,11 @@ static bool shared_round(writer *w, char **keys, action *final, bool *resolved, 
 		          "safely",
 		          entity_name(w->def->ent), rc->err);
 		ok = false;
+	} else if (ok && n_locks > 0) {
+		ok = take_over_dead(w, locks, n_locks, held);
 	}
+	if (ok && rc && n_locks > 0)
+		fault_point("lock");
 	/* the winner looks again: another worker may have committed the row meanwhile */
 	ok = ok && decide(w, keys, dead, &n_dead);
 	*waiting = 0;
@@ -912,6 +945,7 @@ static bool flush(writer *w)
 
 	if (!keys || !dead)
 		abort();
+	fault_point("write");
 	for (size_t i = 0; i < w->n; i++)
 		keys[i] = w->rows[i].values[w->lay.key];
 	if (w->def->has_identity && ctx->side) {
