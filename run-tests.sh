@@ -9,7 +9,8 @@
 #       2. autoreconf -fi, then an out-of-tree build in _build/ with
 #          AddressSanitizer and UndefinedBehaviorSanitizer (--enable-sanitizers);
 #       3. make check: unit tests (check) and integration tests, each starting
-#          its own throwaway PostgreSQL 15 and Redis on free ports;
+#          its own throwaway PostgreSQL 15 and Redis on free ports; then
+#          make check-faults, the fault campaign (tests/t_fault_campaign.sh);
 #       4. make distcheck: the tarball builds and passes its tests (skip with
 #          --no-distcheck or RUN_DISTCHECK=0).
 #
@@ -140,6 +141,15 @@ if ! make -j2 check "${check_args[@]}"; then
 	fi
 fi
 count_results
+
+if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
+	step "make check-faults (the fault campaign)"
+	if ! make check-faults; then
+		step_failed="make check-faults"
+		tail -n 80 tests/t_fault_campaign.log 2>/dev/null || true
+	fi
+	count_results
+fi
 
 # valgrind and AddressSanitizer exclude each other: a plain build runs the
 # full import under valgrind (tests/t_valgrind.sh), coordinator and workers.

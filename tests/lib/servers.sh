@@ -17,7 +17,8 @@
 #       servers_start_redis              (re)start Redis on the same port
 #       servers_stop_pg                  stop PostgreSQL alone (fast shutdown); the
 #                                        port and the data directory are kept
-#       servers_start_pg                 (re)start PostgreSQL on the same port
+#       servers_start_pg [NAME=VALUE ...] (re)start PostgreSQL on the same port;
+#                                        settings given replace servers_start's
 #       servers_start_standby [NAME=VALUE ...]
 #                                        a hot standby of the test PostgreSQL
 #                                        (pg_basebackup -R, streaming), started
@@ -379,11 +380,12 @@ servers_stop_pg() {
 }
 
 # servers_start_pg starts PostgreSQL again, on the port and data directory it had.
-servers_start_pg() {
+servers_start_pg() { # shellcheck disable=SC2120
 	if [ -z "$_servers_dir" ] || [ -z "${TEST_PG_PORT:-}" ]; then
 		_servers_log "servers_start_pg: call servers_start first"
 		return 1
 	fi
+	[ "$#" = 0 ] || _servers_pg_extra=("$@")
 	_servers_start_pg "$TEST_PG_PORT"
 }
 
