@@ -52,6 +52,7 @@ typedef struct loop_state {
 	ev_io keys;
 	ev_timer tick;
 	double last_heartbeat, last_renew, abort_at;
+	double heartbeat_s, renew_s; /* HEARTBEAT_SECONDS, RENEW_SECONDS, or a test's */
 } loop_state;
 
 static double now_s(void)
@@ -256,6 +257,20 @@ static void test_pause_after_first_commit(const launch *l)
 		return;
 	print_line(l, LOG_WARN, "-", "test hook: pausing after the first COMMIT PREPARED");
 	sleep((unsigned)atoi(secs));
+}
+
+/*
+ * test_seconds: TEST ONLY (tests/t_nonblocking.sh). The heartbeat and the
+ * lease renewal intervals, shortened by ECOLO_TEST_HEARTBEAT_SECONDS and
+ * ECOLO_TEST_RENEW_SECONDS, so that a test sees several of them within a
+ * few seconds. Not for operators.
+ */
+static double test_seconds(const char *var, double dflt)
+{
+	const char *v = getenv(var);
+	double s = v ? atof(v) : 0;
+
+	return s > 0 ? s : dflt;
 }
 
 /* count_prepared counts the départements that ended with PREPARE TRANSACTION. */
@@ -745,11 +760,11 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (l->dashboard)
 		dashboard_draw(l->dashboard, l);
-	else if (now - st->last_heartbeat >= HEARTBEAT_SECONDS) {
+	else if (now - st->last_heartbeat >= st->heartbeat_s) {
 		st->last_heartbeat = now;
 		heartbeat(st);
 	}
-	if (l->redis && now - st->last_renew >= RENEW_SECONDS) {
+	if (l->redis && now - st->last_renew >= st->renew_s) {
 		const char *lost = NULL;
 		st->last_renew = now;
 		if (leases_renew(l->redis, l->cfg, l, &lost) == LEASES_LOST && !l->aborting) {
@@ -847,7 +862,13 @@ static void unwatch_signals(struct ev_loop *loop, loop_state *st)
 int launch_run(launch *l)
 {
 	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-	loop_state st = {.loop = loop, .l = l, .last_heartbeat = now_s(), .last_renew = now_s()};
+	loop_state st = {.loop = loop,
+	                 .l = l,
+	                 .last_heartbeat = now_s(),
+	                 .last_renew = now_s(),
+	                 .heartbeat_s =
+	                         test_seconds("ECOLO_TEST_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS),
+	                 .renew_s = test_seconds("ECOLO_TEST_RENEW_SECONDS", RENEW_SECONDS)};
 
 	if (!loop) {
 		log_error("cannot start the event loop (libev)");
