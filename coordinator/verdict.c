@@ -128,7 +128,6 @@ char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit)
  */
 #define COMMIT_RETRY_S 300.0
 #define COMMIT_PAUSE_MAX_S 10.0
-#define DECISION_TTL_S (7L * 24 * 3600)
 
 static double mono_s(void)
 {
@@ -321,24 +320,6 @@ commit_outcome verdict_commit(verdict_session *s, const char *gid)
 	}
 }
 
-bool verdict_record_commit(redis_client *redis, const char *launch_id, size_t n_prepared)
-{
-	if (redis && redis->ctx) {
-		if (redis_decision_set(redis, launch_id, "commit", DECISION_TTL_S))
-			return true;
-		log_error("cannot record the COMMIT decision in Redis: %s", redis->err);
-		return false;
-	}
-	/* one COMMIT PREPARED is atomic: nothing to carry over a crash */
-	if (n_prepared > 1)
-		log_warn(
-		        "no Redis: the COMMIT decision is not recorded; should this coordinator "
-		        "die during its %zu COMMIT PREPARED, the next launch would roll back those "
-		        "left",
-		        n_prepared);
-	return true;
-}
-
 void verdict_forget_decision(redis_client *redis, const char *launch_id)
 {
 	if (redis && redis->ctx && !redis_decision_delete(redis, launch_id))
@@ -468,38 +449,6 @@ static bool rollback_existing(const config *cfg, pgconn *pg, const char *sql, co
 		ok = verdict_finish_prepared(cfg, gid, 1, false) && ok;
 	}
 	PQclear(res);
-	return ok;
-}
-
-bool verdict_reap(const config *cfg, const char *dep, const char *gid)
-{
-	pgconn pg;
-	char app[64];
-
-	if (!connect_target(&pg, cfg))
-		return false;
-	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", dep);
-	const char *params[] = {app};
-	bool ok = pg_exec_ok(&pg, "end the dead worker's session",
-	                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity\n"
-	                     "WHERE application_name = $1 AND datname = current_database()",
-	                     1, params);
-	for (int tries = 0; ok && tries < 100; tries++) {
-		PGresult *res =
-		        pg_exec(&pg, "dead worker's session",
-		                "SELECT count(*) FROM pg_stat_activity\n"
-		                "WHERE application_name = $1 AND datname = current_database()",
-		                1, params);
-		bool gone = res && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
-		PQclear(res);
-		if (gone || !res)
-			break;
-		struct timespec pause = {0, 50 * 1000 * 1000};
-		nanosleep(&pause, NULL);
-	}
-	ok = rollback_existing(cfg, &pg, "SELECT gid FROM pg_prepared_xacts WHERE gid = $1", gid) &&
-	     ok;
-	pg_disconnect(&pg);
 	return ok;
 }
 

@@ -38,13 +38,6 @@ bool verdict_cleanup(const config *cfg, redis_client *redis);
  */
 bool verdict_presence_open(pgconn *pg, const config *cfg, const char *launch_id);
 
-/*
- * verdict_reap ends what a worker that died may have left on APiLos: its
- * session is terminated (a PREPARE TRANSACTION may still be running there),
- * then its prepared transaction gid, if any, is rolled back.
- */
-bool verdict_reap(const config *cfg, const char *dep, const char *gid);
-
 /* verdict_sweep rolls back every prepared transaction of the launch still there. */
 bool verdict_sweep(const config *cfg, const char *launch_id);
 
@@ -58,15 +51,6 @@ typedef enum commit_outcome { COMMIT_DONE, COMMIT_RETRY, COMMIT_FAILED } commit_
 
 void verdict_session_init(verdict_session *s, const config *cfg);
 void verdict_session_close(verdict_session *s);
-
-/*
- * verdict_record_commit records that launch_id decided COMMIT, before its
- * first COMMIT PREPARED: in Redis (ecoloweb:decision:<launch>, 7 days),
- * read back by verdict_cleanup. Without Redis there is nowhere durable
- * (README, "The verdict"): a warning when more than one transaction is
- * prepared. False when Redis refuses it: then nothing may be committed.
- */
-bool verdict_record_commit(redis_client *redis, const char *launch_id, size_t n_prepared);
 
 /* verdict_forget_decision deletes the recorded decision once every commit is done. */
 void verdict_forget_decision(redis_client *redis, const char *launch_id);
