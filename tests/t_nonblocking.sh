@@ -235,7 +235,7 @@ wait_until "b: the SIGTERM logged at once" 2 in_log 'terminated \(SIGTERM\)'
 printf 'ok: b: the SIGTERM is logged during the freeze\n'
 in_log '\[29\] worker died' || fail "b: the death of the worker of 29 is not logged during the freeze"
 printf 'ok: b: the death of the worker of 29 is logged during the freeze\n'
-sleep $((FREEZE_S - 3))
+sleep $((FREEZE_S - 2))
 t1=$(now)
 in_log '\] prepared transaction rolled back' &&
 	fail "b: a ROLLBACK PREPARED went through while the postmaster was frozen (nothing was tested)"
