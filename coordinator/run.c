@@ -815,6 +815,13 @@ static void stop_launch(loop_state *st, int sig)
 
 	if (st->deciding) {
 		/* a blocking SET would have kept the signal until decided: so does decided() */
+		if (!st->deferred_sig)
+			print_line(l, LOG_WARN, "-",
+			           sig == SIGINT
+			                   ? "SIGINT received while the COMMIT decision is "
+			                     "being recorded: handled once Redis has answered"
+			                   : "SIGTERM received while the COMMIT decision is "
+			                     "being recorded: handled once Redis has answered");
 		st->deferred_sig = sig;
 		return;
 	}
