@@ -23,6 +23,12 @@
 #        2 s. Thawed, everything is settled: exit 143 (interrupted,
 #        everything rolled back), 22 and 35 rolled back, no prepared
 #        transaction, nothing committed, no session of the launch left.
+#     c. Redis frozen as 29 gets ready: the COMMIT decision cannot be
+#        recorded (no reply in 5 s). A SIGTERM sent while it is being
+#        recorded is logged at once, and handled once Redis has answered
+#        (what a blocking SET did, in silence); the heartbeat goes on. The
+#        launch aborts: exit 143, nothing committed, no prepared
+#        transaction.
 #
 #     "Beat" is measured with the log's own timestamps: a gap of more than
 #     3 heartbeats (3 s) between two lines written during a freeze (its
@@ -249,4 +255,32 @@ assert_eq "b: no prepared transaction left" 0 "$(prepared_in $db)"
 assert_eq "b: nothing committed" 0 "$(psql_q $db "SELECT count(*) FROM conventions_convention")"
 wait_until "b: the launch's sessions to end" 10 no_session_left
 printf 'ok: b: no session of the launch left\n'
+
+# --- c. Redis frozen at the COMMIT decision ------------------------------------------
+db=nb_c
+load_apilos_schema $db
+block_key29 $db
+start_import $db "$logdir/c.log" --departement "${DEPS[@]}" --no-progress
+held $db
+redis_pid=$(cat "$TEST_SERVERS_DIR/redis.pid")
+t0=$(now)
+freeze "$redis_pid"
+unblock $db
+wait_until "c: 29 prepared" 30 in_log '\] prepared as ecoloweb-[0-9]+-29:'
+sleep 1
+kill -TERM "$imp_pid"
+wait_until "c: the SIGTERM logged at once" 2 in_log 'SIGTERM received while the COMMIT decision is being recorded'
+printf 'ok: c: the SIGTERM is logged while the decision is being recorded\n'
+wait_until "c: the launch to give up the decision" 30 in_log 'the COMMIT decision cannot be recorded: aborting'
+wait_until "c: 22, 29 and 35 rolled back" 30 eval '[ "$(log_count "\] prepared transaction rolled back")" = 3 ]'
+t1=$(now)
+beat_kept "c" "$t0" "$t1"
+thaw_all
+wait_exit 60
+expect_rc "c" 143
+assert_match "c: the decision could not be recorded" "$(cat "$log")" \
+	'cannot record the COMMIT decision in Redis: .*no reply within 5 s'
+assert_not_contains "c: nothing said committed" "$(cat "$log")" "prepared transaction committed"
+assert_eq "c: no prepared transaction left" 0 "$(prepared_in $db)"
+assert_eq "c: nothing committed" 0 "$(psql_q $db "SELECT count(*) FROM conventions_convention")"
 echo "t_nonblocking: all checks passed"
