@@ -111,6 +111,7 @@ expect_rc() {
 
 in_log() { grep -qE -- "$1" "$log"; }
 log_count() { grep -cE -- "$1" "$log"; }
+all_rolled_back() { [ "$(log_count '\] prepared transaction rolled back')" = 3 ]; }
 others_prepared() { [ "$(log_count '\] prepared as ecoloweb-[0-9]+-(22|35):')" = 2 ]; }
 worker_pid() { sed -n "s/.*\[$1\] worker started (pid \([0-9]*\)).*/\1/p" "$log" | head -n 1; }
 
@@ -272,7 +273,7 @@ kill -TERM "$imp_pid"
 wait_until "c: the SIGTERM logged at once" 2 in_log 'SIGTERM received while the COMMIT decision is being recorded'
 printf 'ok: c: the SIGTERM is logged while the decision is being recorded\n'
 wait_until "c: the launch to give up the decision" 30 in_log 'the COMMIT decision cannot be recorded: aborting'
-wait_until "c: 22, 29 and 35 rolled back" 30 eval '[ "$(log_count "\] prepared transaction rolled back")" = 3 ]'
+wait_until "c: 22, 29 and 35 rolled back" 30 all_rolled_back
 t1=$(now)
 beat_kept "c" "$t0" "$t1"
 thaw_all
