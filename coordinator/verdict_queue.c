@@ -23,7 +23,6 @@
 typedef struct vq_job {
 	struct vq_job *next;
 	vq_kind kind;
-	char dep[8];
 	char gid[64];
 	void *tag;
 	char app[48];       /* reap: the dead worker's application_name */
@@ -432,7 +431,6 @@ void vq_push(verdict_queue *q, vq_kind kind, const char *dep, const char *gid, v
 		abort();
 	job->kind = kind;
 	job->tag = tag;
-	snprintf(job->dep, sizeof(job->dep), "%s", dep);
 	snprintf(job->gid, sizeof(job->gid), "%s", gid);
 	snprintf(job->app, sizeof(job->app), "import_ecoloweb_data/%s", dep);
 	if (q->tail)
