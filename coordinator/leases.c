@@ -1,6 +1,7 @@
 /*
  * coordinator/leases.c
- *     Taking, renewing and releasing the département leases.
+ *     Taking and releasing the département leases, before and after the
+ *     coordinator's loop (blocking calls); lease_renewal.c renews them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -60,48 +61,13 @@ bool leases_acquire(redis_client *rc, launch *l)
 	return ok;
 }
 
-/* renew_one renews, or takes again, the lease of dep: 1 held, 0 held by another, -1 error. */
-static int renew_one(redis_client *rc, const char *dep)
-{
-	char holder[256] = "";
-
-	if (redis_lease_renew(rc, dep, LEASE_TTL_MS))
-		return 1;
-	if (rc->ctx == NULL)
-		return -1;
-	/* not ours any more: expired meanwhile (take it again) or taken by another launch */
-	int got = redis_lease_acquire(rc, dep, LEASE_TTL_MS, holder, sizeof(holder));
-	if (got == 0)
-		log_error("the lease of département %s is now held by another launch (%s)", dep,
-		          holder);
-	return got;
-}
-
-lease_status leases_renew(redis_client *rc, const config *cfg, const launch *l, const char **lost)
+void leases_release(redis_client *rc, const config *cfg, const launch *l)
 {
 	if (rc->ctx == NULL && !redis_client_connect(rc, &cfg->redis, rc->token)) {
-		log_warn("cannot renew the département leases: %s", rc->err);
-		return LEASES_UNREACHABLE;
+		log_warn("cannot give back the département leases (they expire in %ld s): %s",
+		         LEASE_TTL_MS / 1000, rc->err);
+		return;
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		if (l->deps[i].state >= DEP_COMMITTED)
-			continue;
-		int got = renew_one(rc, l->deps[i].code);
-		if (got == 0) {
-			*lost = l->deps[i].code;
-			return LEASES_LOST;
-		}
-		if (got < 0) {
-			log_warn("cannot renew the lease of département %s: %s", l->deps[i].code,
-			         rc->err);
-			return LEASES_UNREACHABLE;
-		}
-	}
-	return LEASES_HELD;
-}
-
-void leases_release(redis_client *rc, const launch *l)
-{
 	for (size_t i = 0; i < l->n; i++)
 		redis_lease_release(rc, l->deps[i].code);
 }

@@ -2,8 +2,9 @@
  * coordinator/leases.h
  *     Département leases in Redis (ecoloweb:lease:<dep>): two launches, on
  *     one machine or on several Scalingo one-offs, never import the same
- *     département at once. The coordinator takes them all before forking,
- *     renews them while it runs and releases them at the end.
+ *     département at once. The coordinator takes them all before its loop
+ *     (blocking), renews them inside it (lease_renewal.h: never blocking it)
+ *     and releases them after it.
  */
 #ifndef ECOLO_LEASES_H
 #define ECOLO_LEASES_H
@@ -31,14 +32,10 @@ typedef enum lease_status {
 } lease_status;
 
 /*
- * leases_renew extends the leases of the départements not finished yet,
- * reconnecting once when Redis went away, and taking a lease again when it
- * expired meanwhile and nobody else took it. *lost receives the code of a
- * département whose lease another launch holds (LEASES_LOST).
+ * leases_release gives back every lease of the launch, connecting again
+ * first when the connection was closed (during the loop, the coordinator
+ * talks to Redis on another one: redis_loop.h).
  */
-lease_status leases_renew(redis_client *rc, const config *cfg, const launch *l, const char **lost);
-
-/* leases_release gives back every lease of the launch. */
-void leases_release(redis_client *rc, const launch *l);
+void leases_release(redis_client *rc, const config *cfg, const launch *l);
 
 #endif

@@ -224,7 +224,7 @@ static int run(const options *opts, const config *cfg)
 		if (l.prepared && status != EXIT_CODE_OK && !l.decided_commit)
 			verdict_sweep(cfg, l.launch_id);
 		if (l.redis)
-			leases_release(&rc, &l);
+			leases_release(&rc, cfg, &l);
 		log_info("exit status %d", status);
 	}
 	pg_disconnect(&presence);

@@ -5,6 +5,11 @@
  *     TERM, WINCH), one timer for the dashboard, the heartbeat and the
  *     lease renewals. One verdict per launch: COMMIT when every worker is
  *     READY, ABORT to all as soon as one fails or the operator stops.
+ *
+ *     Nothing called from the loop blocks it: the verdict's statements on
+ *     APiLos run in a queue of non-blocking jobs (verdict_queue.h), Redis
+ *     is talked to through hiredis' libev adapter (redis_loop.h). The loop
+ *     ends once every worker is gone and none of those is outstanding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,13 +26,17 @@
 #include <ev.h>
 
 #include "dashboard.h"
+#include "decision.h"
 #include "exitcodes.h"
 #include "fault_point.h"
-#include "leases.h"
+#include "lease_renewal.h"
 #include "log.h"
+#include "pg_async.h"
 #include "redis_client.h"
+#include "redis_loop.h"
 #include "run.h"
 #include "verdict.h"
+#include "verdict_queue.h"
 #include "worker.h"
 
 #define TICK_SECONDS 0.25
@@ -53,6 +62,14 @@ typedef struct loop_state {
 	ev_io keys;
 	ev_timer tick;
 	double last_heartbeat, last_renew, abort_at;
+	double heartbeat_s, renew_s; /* HEARTBEAT_SECONDS, RENEW_SECONDS, or a test's */
+	verdict_queue *vq;           /* ROLLBACK/COMMIT PREPARED, reaps: never blocking */
+	redis_loop *rl;              /* the leases' and the decision's Redis, or NULL */
+	leases_renewal *renewal;     /* the renewal in flight, or NULL: never two at once */
+	size_t redis_ops;            /* decision commands in flight: the loop waits for them */
+	bool deciding;               /* the COMMIT decision is being recorded */
+	int deferred_sig;            /* a stop asked while deciding, handled once decided */
+	size_t commits_left, commits_done, commits_failed; /* the decided launch's commits */
 } loop_state;
 
 static double now_s(void)
@@ -175,19 +192,23 @@ static void send_to(const launch *l, dep_run *d, msg_type type)
 		print_line(l, LOG_WARN, d->code, "cannot send the verdict: the worker is gone");
 }
 
-/* rollback_prepared rolls back the prepared transaction of d (before any commit decision). */
-static bool rollback_prepared(launch *l, dep_run *d)
+/*
+ * rollback_prepared queues the ROLLBACK PREPARED of d (before any commit
+ * decision); rollback_done records how it went.
+ */
+static void rollback_prepared(loop_state *st, dep_run *d)
 {
-	char *gid[] = {d->gid};
-	bool ok = verdict_finish_prepared(l->cfg, gid, 1, false);
-
 	d->verdict_sent = true;
+	vq_push(st->vq, VQ_ROLLBACK, d->code, d->gid, d);
+}
+
+static void rollback_done(launch *l, dep_run *d, bool ok)
+{
 	d->state = ok ? DEP_ROLLED_BACK : DEP_FAILED;
 	if (!ok)
 		snprintf(d->last_error, sizeof(d->last_error), "ROLLBACK PREPARED failed");
 	print_line(l, ok ? LOG_INFO : LOG_ERROR, d->code,
 	           ok ? "prepared transaction rolled back" : d->last_error);
-	return ok;
 }
 
 /*
@@ -208,7 +229,7 @@ static void abort_all(loop_state *st)
 			snprintf(d->last_error, sizeof(d->last_error),
 			         "not started: launch aborted");
 		} else if (d->prepared && !d->verdict_sent) {
-			rollback_prepared(l, d);
+			rollback_prepared(st, d);
 		} else if (d->state == DEP_READY && !d->verdict_sent) {
 			send_to(l, d, MSG_ABORT);
 		} else if (d->state == DEP_RUNNING && !d->term_sent && d->pid > 0) {
@@ -245,18 +266,33 @@ static void test_signal_after_commit(void)
 /*
  * test_pause_after_first_commit: TEST ONLY (tests/t_decision.sh). When
  * ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT holds a number of seconds, the
- * coordinator sleeps that long right after its first COMMIT PREPARED, and
- * says so, so that a test can kill it or cut its verdict session between
- * two commits. Not for operators.
+ * coordinator waits that long (the loop goes on, the verdict session stays
+ * open) right after its first COMMIT PREPARED, and says so, so that a test
+ * can kill it or cut its verdict session between two commits. Not for
+ * operators.
  */
-static void test_pause_after_first_commit(const launch *l)
+static void test_pause_after_first_commit(loop_state *st)
 {
 	const char *secs = getenv("ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT");
 
 	if (!secs || atoi(secs) <= 0)
 		return;
-	print_line(l, LOG_WARN, "-", "test hook: pausing after the first COMMIT PREPARED");
-	sleep((unsigned)atoi(secs));
+	print_line(st->l, LOG_WARN, "-", "test hook: pausing after the first COMMIT PREPARED");
+	vq_pause(st->vq, atoi(secs));
+}
+
+/*
+ * test_seconds: TEST ONLY (tests/t_nonblocking.sh). The heartbeat and the
+ * lease renewal intervals, shortened by ECOLO_TEST_HEARTBEAT_SECONDS and
+ * ECOLO_TEST_RENEW_SECONDS, so that a test sees several of them within a
+ * few seconds. Not for operators.
+ */
+static double test_seconds(const char *var, double dflt)
+{
+	const char *v = getenv(var);
+	double s = v ? atof(v) : 0;
+
+	return s > 0 ? s : dflt;
 }
 
 /* count_prepared counts the départements that ended with PREPARE TRANSACTION. */
@@ -269,88 +305,102 @@ static size_t count_prepared(const launch *l)
 	return n;
 }
 
-/* commit_one runs the COMMIT PREPARED of d (retried, verdict.h): no rollback after it. */
-static bool commit_one(launch *l, verdict_session *vs, dep_run *d)
+/* maybe_end ends the loop once every worker is gone and nothing is outstanding. */
+static void maybe_end(loop_state *st)
 {
-	bool ok = verdict_commit(vs, d->gid) == COMMIT_DONE;
+	launch *l = st->l;
 
-	d->verdict_sent = true;
+	if (st->running == 0 && (l->aborting || st->next >= l->n) && !st->deciding &&
+	    st->redis_ops == 0 && !vq_busy(st->vq))
+		ev_break(st->loop, EVBREAK_ALL);
+}
+
+/* redis_op_done: a decision command in flight was answered (failures are logged). */
+static void redis_op_done(void *ctx, bool ok)
+{
+	loop_state *st = ctx;
+
+	(void)ok;
+	st->redis_ops--;
+	maybe_end(st);
+}
+
+/*
+ * commits_over: every COMMIT PREPARED of the decided launch ended. One
+ * that failed stays prepared (never rolled back, the others are in), for
+ * the next launch's clean-up to commit; else the decision is forgotten.
+ */
+static void commits_over(loop_state *st)
+{
+	launch *l = st->l;
+	char text[256];
+
+	if (st->commits_failed == 0) {
+		if (st->rl) {
+			st->redis_ops++;
+			decision_forget(st->rl, l->launch_id, redis_op_done, st);
+		}
+		return;
+	}
+	snprintf(text, sizeof(text),
+	         "%zu département(s) still prepared after the COMMIT decision: %s",
+	         st->commits_failed,
+	         st->rl ? "the decision is recorded in Redis, the next launch commits them"
+	                : "without Redis the next launch rolls them back");
+	print_line(l, LOG_ERROR, "-", text);
+}
+
+/* commit_done records the COMMIT PREPARED of d (retried, verdict_queue.h): no rollback after it. */
+static void commit_done(loop_state *st, dep_run *d, bool ok)
+{
 	d->state = ok ? DEP_COMMITTED : DEP_FAILED;
 	if (!ok)
 		snprintf(d->last_error, sizeof(d->last_error),
 		         "COMMIT PREPARED failed: left prepared, the next launch commits it");
-	print_line(l, ok ? LOG_INFO : LOG_ERROR, d->code,
+	print_line(st->l, ok ? LOG_INFO : LOG_ERROR, d->code,
 	           ok ? "prepared transaction committed" : d->last_error);
-	return ok;
-}
-
-/*
- * commit_prepared commits every prepared département, the decision being
- * recorded: one that fails stays prepared (never rolled back, the others
- * are in), for the next launch's clean-up to commit.
- */
-static void commit_prepared(launch *l)
-{
-	verdict_session vs;
-	size_t done = 0, failed = 0;
-	char text[256];
-
-	verdict_session_init(&vs, l->cfg);
-	for (size_t i = 0; i < l->n; i++) {
-		if (!l->deps[i].prepared)
-			continue;
-		if (!commit_one(l, &vs, &l->deps[i])) {
-			failed++;
-			continue;
-		}
+	if (ok)
 		fault_point("commit-prepared");
-		if (++done == 1)
-			test_pause_after_first_commit(l);
-	}
-	verdict_session_close(&vs);
-	if (failed == 0) {
-		verdict_forget_decision(l->redis, l->launch_id);
-		return;
-	}
-	snprintf(text, sizeof(text),
-	         "%zu département(s) still prepared after the COMMIT decision: %s", failed,
-	         l->redis ? "the decision is recorded in Redis, the next launch commits them"
-	                  : "without Redis the next launch rolls them back");
-	print_line(l, LOG_ERROR, "-", text);
+	if (!ok)
+		st->commits_failed++;
+	else if (++st->commits_done == 1)
+		test_pause_after_first_commit(st);
+	if (--st->commits_left == 0)
+		commits_over(st);
 }
 
-/*
- * record_decision records COMMIT before the first COMMIT PREPARED. When it
- * cannot be, nothing is committed yet: the launch aborts.
- */
-static bool record_decision(loop_state *st)
+/* commit_prepared queues the COMMIT PREPARED of every prepared département, in order. */
+static void commit_prepared(loop_state *st)
 {
 	launch *l = st->l;
 
-	if (!l->prepared || verdict_record_commit(l->redis, l->launch_id, count_prepared(l)))
-		return true;
-	verdict_forget_decision(l->redis, l->launch_id); /* the SET may have gone through */
-	print_line(l, LOG_ERROR, "-",
-	           "the COMMIT decision cannot be recorded: aborting, nothing of the launch is "
-	           "committed");
-	l->aborting = true;
-	abort_all(st);
-	return false;
+	for (size_t i = 0; i < l->n; i++) {
+		dep_run *d = &l->deps[i];
+		if (!d->prepared)
+			continue;
+		d->verdict_sent = true;
+		st->commits_left++;
+		vq_push(st->vq, VQ_COMMIT, d->code, d->gid, d);
+	}
 }
 
-/* check_verdict gives the launch's verdict once it can be given. */
-static void check_verdict(loop_state *st)
+/* on_job_done: a job of the verdict queue ended (a reap's outcome changes nothing here). */
+static void on_job_done(void *ctx, vq_kind kind, void *tag, bool ok)
+{
+	loop_state *st = ctx;
+
+	if (kind == VQ_ROLLBACK)
+		rollback_done(st->l, tag, ok);
+	else if (kind == VQ_COMMIT)
+		commit_done(st, tag, ok);
+	maybe_end(st);
+}
+
+/* commit_launch carries out the COMMIT decision, recorded where it can be. */
+static void commit_launch(loop_state *st)
 {
 	launch *l = st->l;
 
-	if (l->aborting) {
-		abort_all(st);
-		return;
-	}
-	if (l->verdict_done || l->opts->commit_per_departement || !ready_for_verdict(l))
-		return;
-	if (!record_decision(st))
-		return;
 	fault_point("decided");
 	l->verdict_done = true;
 	l->decided_commit = l->prepared;
@@ -360,8 +410,95 @@ static void check_verdict(loop_state *st)
 			send_to(l, &l->deps[i], MSG_COMMIT);
 	}
 	if (l->prepared)
-		commit_prepared(l);
+		commit_prepared(st);
 	test_signal_after_commit();
+}
+
+static void stop_launch(loop_state *st, int sig);
+
+/*
+ * decided: the decision is recorded, or cannot be. A stop asked meanwhile
+ * is handled now, as it would have been after a blocking SET: late (the
+ * launch is committed) or not.
+ */
+static void decided(loop_state *st)
+{
+	int sig = st->deferred_sig;
+
+	st->deciding = false;
+	st->deferred_sig = 0;
+	if (sig)
+		stop_launch(st, sig);
+	maybe_end(st);
+}
+
+/*
+ * decision_withdrawn: the COMMIT decision could not be recorded (its DEL
+ * answered, for the SET may have gone through): nothing is committed yet,
+ * the launch aborts.
+ */
+static void decision_withdrawn(void *ctx, bool ok)
+{
+	loop_state *st = ctx;
+
+	(void)ok;
+	print_line(st->l, LOG_ERROR, "-",
+	           "the COMMIT decision cannot be recorded: aborting, nothing of the launch is "
+	           "committed");
+	st->l->aborting = true;
+	abort_all(st);
+	decided(st);
+}
+
+/* decision_recorded: Redis acknowledged COMMIT: only now may the first COMMIT PREPARED go. */
+static void decision_recorded(void *ctx, bool ok)
+{
+	loop_state *st = ctx;
+
+	if (!ok) {
+		decision_forget(st->rl, st->l->launch_id, decision_withdrawn, st);
+		return;
+	}
+	commit_launch(st);
+	decided(st);
+}
+
+/*
+ * decide_commit: every département is ready. With prepared transactions,
+ * COMMIT is first recorded in Redis (decision.h), and nothing is sent
+ * before Redis acknowledged it; meanwhile the verdict waits (deciding).
+ */
+static void decide_commit(loop_state *st)
+{
+	launch *l = st->l;
+
+	if (!l->prepared) {
+		commit_launch(st);
+		return;
+	}
+	if (!st->rl) {
+		decision_unrecorded(count_prepared(l));
+		commit_launch(st);
+		return;
+	}
+	st->deciding = true;
+	decision_record(st->rl, l->launch_id, decision_recorded, st);
+}
+
+/* check_verdict gives the launch's verdict once it can be given. */
+static void check_verdict(loop_state *st)
+{
+	launch *l = st->l;
+
+	if (st->deciding)
+		return; /* decided() goes on from there */
+	if (l->aborting) {
+		abort_all(st);
+		return;
+	}
+	if (l->verdict_done || l->opts->commit_per_departement || !ready_for_verdict(l))
+		return;
+	decide_commit(st);
 }
 
 /* fail_dep marks a département failed; by default the whole launch then aborts. */
@@ -480,9 +617,11 @@ static void worker_gone(struct ev_loop *loop, loop_state *st, dep_run *d)
 	st->running--;
 	/* a worker killed during its PREPARE TRANSACTION: the server may still finish it */
 	if (st->l->prepared && !d->got_done)
-		verdict_reap(st->l->cfg, d->code, d->gid);
+		vq_push(st->vq, VQ_REAP, d->code, d->gid, d);
+	/* once its verdict is under way, a prepared transaction is the coordinator's business */
+	bool verdict_under_way = d->prepared && (d->verdict_sent || st->deciding);
 	if ((!d->got_done || d->exit_status != 0) && d->state != DEP_FAILED &&
-	    d->state != DEP_ROLLED_BACK && d->state != DEP_COMMITTED) {
+	    d->state != DEP_ROLLED_BACK && d->state != DEP_COMMITTED && !verdict_under_way) {
 		snprintf(d->last_error, sizeof(d->last_error),
 		         d->got_done             ? "worker exited with status %d"
 		         : told_commit(st->l, d) ? "worker died (status %d) after it was told to "
@@ -547,8 +686,9 @@ static void on_child(struct ev_loop *loop, ev_child *c, int revents)
 }
 
 /* child_main runs in the forked child and never returns to the coordinator's code. */
-static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
+static void child_main(loop_state *st, dep_run *d, int status_fd, int control_fd)
 {
+	launch *l = st->l;
 	worker_args args = {.opts = l->opts,
 	                    .cfg = l->cfg,
 	                    .departement = d->code,
@@ -565,10 +705,10 @@ static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
 		if (&l->deps[i] != d && l->deps[i].control_fd >= 0)
 			close(l->deps[i].control_fd);
 	}
-	/* the coordinator's Redis context is its own: the child drops its copy (the socket stays
-	 * open in the parent) */
-	if (l->redis)
-		redis_client_close(l->redis);
+	/* the coordinator's connections are its own: the child drops its copies of their
+	 * sockets, without a word to the servers (they stay open in the parent) */
+	redis_loop_forget(st->rl);
+	pg_async_forget_all();
 	if (l->dashboard) {
 		/* the worker never writes to the terminal: keep curses' state with the coordinator
 		 */
@@ -583,7 +723,7 @@ static void child_main(launch *l, dep_run *d, int status_fd, int control_fd)
 }
 
 /* spawn forks the worker of d, wired by two pipes. False if the system refuses. */
-static bool spawn(launch *l, dep_run *d)
+static bool spawn(loop_state *st, dep_run *d)
 {
 	int up[2], down[2];
 
@@ -611,7 +751,7 @@ static bool spawn(launch *l, dep_run *d)
 			_exit(EXIT_CODE_IMPORT_FAILED);
 		close(up[0]);
 		close(down[1]);
-		child_main(l, d, up[1], down[0]);
+		child_main(st, d, up[1], down[0]);
 	}
 	close(up[1]);
 	close(down[0]);
@@ -629,7 +769,7 @@ static void start_one(struct ev_loop *loop, loop_state *st, watch *w)
 
 	proto_decoder_init(&d->decoder);
 	d->started = now_s();
-	if (!spawn(st->l, d)) {
+	if (!spawn(st, d)) {
 		snprintf(d->last_error, sizeof(d->last_error), "cannot start a worker: %s",
 		         strerror(errno));
 		print_line(st->l, LOG_ERROR, d->code, d->last_error);
@@ -664,8 +804,7 @@ static void start_workers(struct ev_loop *loop, loop_state *st)
 
 	while (!l->aborting && st->next < l->n && importing(l) < l->jobs)
 		start_one(loop, st, &st->w[st->next++]);
-	if (st->running == 0 && (l->aborting || st->next >= l->n))
-		ev_break(loop, EVBREAK_ALL);
+	maybe_end(st);
 }
 
 /*
@@ -693,6 +832,18 @@ static void stop_launch(loop_state *st, int sig)
 {
 	launch *l = st->l;
 
+	if (st->deciding) {
+		/* a blocking SET would have kept the signal until decided: so does decided() */
+		if (!st->deferred_sig)
+			print_line(l, LOG_WARN, "-",
+			           sig == SIGINT
+			                   ? "SIGINT received while the COMMIT decision is "
+			                     "being recorded: handled once Redis has answered"
+			                   : "SIGTERM received while the COMMIT decision is "
+			                     "being recorded: handled once Redis has answered");
+		st->deferred_sig = sig;
+		return;
+	}
 	if (l->verdict_done) {
 		late_signal(l, sig);
 		return;
@@ -754,6 +905,25 @@ static void heartbeat(loop_state *st)
 	}
 }
 
+/*
+ * leases_renewed: a lease another launch holds now stops this one, unless
+ * COMMIT was decided meanwhile (then the commits go on: they are the
+ * decision's, and the lost lease is logged).
+ */
+static void leases_renewed(void *ctx, lease_status status, const char *lost)
+{
+	loop_state *st = ctx;
+	launch *l = st->l;
+
+	st->renewal = NULL;
+	if (status != LEASES_LOST || l->aborting || l->verdict_done || st->deciding)
+		return;
+	print_line(l, LOG_ERROR, lost,
+	           "lease lost to another launch: aborting, nothing of this launch is committed");
+	l->aborting = true;
+	check_verdict(st);
+}
+
 /* on_tick redraws, beats, renews the leases and escalates a stuck abort. */
 static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -765,21 +935,14 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (l->dashboard)
 		dashboard_draw(l->dashboard, l);
-	else if (now - st->last_heartbeat >= HEARTBEAT_SECONDS) {
+	else if (now - st->last_heartbeat >= st->heartbeat_s) {
 		st->last_heartbeat = now;
 		heartbeat(st);
 	}
-	if (l->redis && now - st->last_renew >= RENEW_SECONDS) {
-		const char *lost = NULL;
+	/* a renewal still waiting for Redis is not doubled */
+	if (st->rl && !st->renewal && now - st->last_renew >= st->renew_s) {
 		st->last_renew = now;
-		if (leases_renew(l->redis, l->cfg, l, &lost) == LEASES_LOST && !l->aborting) {
-			print_line(
-			        l, LOG_ERROR, lost,
-			        "lease lost to another launch: aborting, nothing of this launch is "
-			        "committed");
-			l->aborting = true;
-			check_verdict(st);
-		}
+		st->renewal = leases_renew_start(st->rl, l, leases_renewed, st);
 	}
 	if (st->abort_at > 0 && now - st->abort_at > KILL_GRACE_SECONDS) {
 		for (size_t i = 0; i < l->n; i++) {
@@ -864,10 +1027,43 @@ static void unwatch_signals(struct ev_loop *loop, loop_state *st)
 		ev_io_stop(loop, &st->keys);
 }
 
+/*
+ * open_loop_clients makes the loop's own clients: the verdict queue, and
+ * Redis through hiredis' libev adapter. The blocking Redis connection of
+ * the start-up is closed meanwhile (leases_release reconnects after).
+ */
+static void open_loop_clients(loop_state *st)
+{
+	redis_client *rc = st->l->redis;
+
+	st->vq = vq_new(st->loop, st->l->cfg, on_job_done, st);
+	if (!rc)
+		return;
+	st->rl = redis_loop_new(st->loop, &st->l->cfg->redis, rc->token);
+	redis_client_close(rc);
+}
+
+/* close_loop_clients: after the loop, a renewal in flight is dropped without a word. */
+static void close_loop_clients(loop_state *st)
+{
+	leases_renew_abandon(st->renewal);
+	st->renewal = NULL;
+	redis_loop_free(st->rl);
+	st->rl = NULL;
+	vq_free(st->vq);
+	st->vq = NULL;
+}
+
 int launch_run(launch *l)
 {
 	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-	loop_state st = {.loop = loop, .l = l, .last_heartbeat = now_s(), .last_renew = now_s()};
+	loop_state st = {.loop = loop,
+	                 .l = l,
+	                 .last_heartbeat = now_s(),
+	                 .last_renew = now_s(),
+	                 .heartbeat_s =
+	                         test_seconds("ECOLO_TEST_HEARTBEAT_SECONDS", HEARTBEAT_SECONDS),
+	                 .renew_s = test_seconds("ECOLO_TEST_RENEW_SECONDS", RENEW_SECONDS)};
 
 	if (!loop) {
 		log_error("cannot start the event loop (libev)");
@@ -881,11 +1077,13 @@ int launch_run(launch *l)
 	signal(SIGPIPE, SIG_IGN);
 	if (l->dashboard)
 		log_set_sink(dashboard_sink, l);
+	open_loop_clients(&st);
 	watch_signals(loop, &st);
 	start_workers(loop, &st);
-	if (st.running > 0)
+	if (st.running > 0 || vq_busy(st.vq))
 		ev_run(loop, 0);
 	unwatch_signals(loop, &st);
+	close_loop_clients(&st);
 	if (l->verdict_done) {
 		/* committed: the summary and the leases left must not end in a 130/143 that lies */
 		signal(SIGINT, SIG_IGN);

@@ -1,7 +1,9 @@
 /*
  * coordinator/verdict.c
- *     Prepared transactions: the final COMMIT/ROLLBACK PREPARED,
- *     and the start-up clean-up of what a dead launch prepared.
+ *     Prepared transactions, with blocking calls, before and after the
+ *     coordinator's loop: the start-up clean-up of what a dead launch
+ *     prepared, the sweep of a failed launch's; and what a COMMIT PREPARED
+ *     that fails means, shared with the loop's own (verdict_queue.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,13 +106,10 @@ static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 	return alive;
 }
 
-/*
- * finish_sql returns "COMMIT PREPARED '<gid>'" (or ROLLBACK): a utility
- * statement takes no parameter, so the name goes through PQescapeLiteral.
- */
-static char *finish_sql(pgconn *pg, const char *gid, bool commit)
+/* verdict_finish_sql: see verdict.h. */
+char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit)
 {
-	char *literal = PQescapeLiteral(pg->conn, gid, strlen(gid));
+	char *literal = PQescapeLiteral(conn, gid, strlen(gid));
 	strbuf sb;
 
 	if (!literal)
@@ -130,7 +129,6 @@ static char *finish_sql(pgconn *pg, const char *gid, bool commit)
  */
 #define COMMIT_RETRY_S 300.0
 #define COMMIT_PAUSE_MAX_S 10.0
-#define DECISION_TTL_S (7L * 24 * 3600)
 
 static double mono_s(void)
 {
@@ -171,8 +169,8 @@ void verdict_session_close(verdict_session *s)
 	pg_disconnect(&s->pg);
 }
 
-/* retryable: a failure that a new session may not meet (connection, shutdown, no slot). */
-static bool retryable(const pgconn *pg)
+/* verdict_retryable: see verdict.h. */
+bool verdict_retryable(const pgconn *pg)
 {
 	return pg_sqlstate_is_connection(pg) || strncmp(pg->sqlstate, "57P", 3) == 0 ||
 	       strncmp(pg->sqlstate, "53", 2) == 0;
@@ -186,9 +184,7 @@ static bool retryable(const pgconn *pg)
 static bool read_xid(verdict_session *s, const char *gid, char *xid, size_t len)
 {
 	const char *params[] = {gid};
-	PGresult *res = pg_exec(&s->pg, "prepared transaction id",
-	                        "SELECT transaction::text FROM pg_prepared_xacts WHERE gid = $1", 1,
-	                        params);
+	PGresult *res = pg_exec(&s->pg, "prepared transaction id", VERDICT_XID_SQL, 1, params);
 
 	if (!res)
 		return false;
@@ -197,12 +193,14 @@ static bool read_xid(verdict_session *s, const char *gid, char *xid, size_t len)
 	return true;
 }
 
+const char VERDICT_XID_SQL[] = "SELECT transaction::text FROM pg_prepared_xacts WHERE gid = $1";
+
 /*
- * XACT_STATUS_SQL: pg_xact_status of a 32-bit xid ($1), widened to xid8
- * with the epoch of the server's next xid (the one before, when $1 is
+ * VERDICT_XACT_STATUS_SQL: pg_xact_status of a 32-bit xid ($1), widened to
+ * xid8 with the epoch of the server's next xid (the one before, when $1 is
  * above its low half: it was taken before the counter wrapped).
  */
-static const char XACT_STATUS_SQL[] =
+const char VERDICT_XACT_STATUS_SQL[] =
         "WITH n AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x,\n"
         "                  $1::bigint AS t)\n"
         "SELECT pg_xact_status(((((x >> 32) - CASE WHEN t > (x & 4294967295) THEN 1 ELSE 0 "
@@ -210,11 +208,10 @@ static const char XACT_STATUS_SQL[] =
         "                        << 32) | t)::text::xid8) FROM n";
 
 /*
- * commit_gone: COMMIT PREPARED said gid does not exist (SQLSTATE 42704).
- * After a lost connection it is most likely our own COMMIT that went
- * through; otherwise someone else ended it. pg_xact_status tells which.
+ * verdict_commit_gone: see verdict.h. After a lost connection it is most
+ * likely our own COMMIT that went through; otherwise someone else ended it.
  */
-static commit_outcome commit_gone(verdict_session *s, const char *gid, const char *xid, bool lost)
+commit_outcome verdict_commit_gone(const char *gid, const char *xid, const char *status, bool lost)
 {
 	if (!xid[0]) {
 		log_error("%s was no longer prepared when the commit began: cannot tell whether "
@@ -222,9 +219,6 @@ static commit_outcome commit_gone(verdict_session *s, const char *gid, const cha
 		          gid);
 		return COMMIT_FAILED;
 	}
-	const char *params[] = {xid};
-	PGresult *res = pg_exec(&s->pg, "transaction status", XACT_STATUS_SQL, 1, params);
-	const char *status = res ? pg_value(res, 0, 0) : NULL;
 	commit_outcome out =
 	        status && strcmp(status, "committed") == 0 ? COMMIT_DONE : COMMIT_FAILED;
 
@@ -237,6 +231,21 @@ static commit_outcome commit_gone(verdict_session *s, const char *gid, const cha
 		log_error("%s (transaction %s) is no longer prepared and was not committed: "
 		          "status %s (rolled back by someone else?)",
 		          gid, xid, status ? status : "unknown");
+	return out;
+}
+
+/*
+ * commit_gone: COMMIT PREPARED said gid does not exist (SQLSTATE 42704):
+ * pg_xact_status tells what became of it.
+ */
+static commit_outcome commit_gone(verdict_session *s, const char *gid, const char *xid, bool lost)
+{
+	if (!xid[0])
+		return verdict_commit_gone(gid, xid, NULL, lost);
+	const char *params[] = {xid};
+	PGresult *res = pg_exec(&s->pg, "transaction status", VERDICT_XACT_STATUS_SQL, 1, params);
+	commit_outcome out = verdict_commit_gone(gid, xid, res ? pg_value(res, 0, 0) : NULL, lost);
+
 	PQclear(res);
 	return out;
 }
@@ -253,8 +262,8 @@ static commit_outcome commit_try(verdict_session *s, const char *gid, char *xid,
 	if (!session_ready(s))
 		return COMMIT_RETRY;
 	if (!sent_before && !xid[0] && !read_xid(s, gid, xid, len))
-		return retryable(&s->pg) ? COMMIT_RETRY : COMMIT_FAILED;
-	char *sql = finish_sql(&s->pg, gid, true);
+		return verdict_retryable(&s->pg) ? COMMIT_RETRY : COMMIT_FAILED;
+	char *sql = verdict_finish_sql(s->pg.conn, gid, true);
 	if (!sql)
 		return COMMIT_RETRY;
 	s->pg.expected = "42704";
@@ -266,51 +275,50 @@ static commit_outcome commit_try(verdict_session *s, const char *gid, char *xid,
 		return COMMIT_DONE;
 	if (strcmp(s->pg.sqlstate, "42704") == 0)
 		return commit_gone(s, gid, xid, sent_before);
-	return retryable(&s->pg) ? COMMIT_RETRY : COMMIT_FAILED;
+	return verdict_retryable(&s->pg) ? COMMIT_RETRY : COMMIT_FAILED;
+}
+
+void verdict_retry_init(commit_retry *r)
+{
+	r->deadline = mono_s() + COMMIT_RETRY_S;
+	r->pause = 0.5;
+	r->attempt = 0;
+}
+
+double verdict_retry_next(commit_retry *r, const char *gid)
+{
+	double pause = r->pause;
+
+	if (mono_s() + pause > r->deadline) {
+		log_error("COMMIT PREPARED %s: gave up after %d attempts in %.0f s; it stays "
+		          "prepared, the next launch's clean-up commits it",
+		          gid, r->attempt, COMMIT_RETRY_S);
+		return -1;
+	}
+	log_warn("COMMIT PREPARED %s: attempt %d failed, retrying on a new session in %.1f s", gid,
+	         r->attempt, pause);
+	r->pause = pause * 2 < COMMIT_PAUSE_MAX_S ? pause * 2 : COMMIT_PAUSE_MAX_S;
+	return pause;
 }
 
 commit_outcome verdict_commit(verdict_session *s, const char *gid)
 {
 	char xid[32] = "";
-	double deadline = mono_s() + COMMIT_RETRY_S, pause = 0.5;
 	bool sent = false;
+	commit_retry r;
 
-	for (int attempt = 1;; attempt++) {
+	verdict_retry_init(&r);
+	for (;;) {
+		r.attempt++;
 		commit_outcome out = commit_try(s, gid, xid, sizeof(xid), &sent);
 		if (out != COMMIT_RETRY)
 			return out;
 		pg_disconnect(&s->pg);
-		if (mono_s() + pause > deadline) {
-			log_error(
-			        "COMMIT PREPARED %s: gave up after %d attempts in %.0f s; it stays "
-			        "prepared, the next launch's clean-up commits it",
-			        gid, attempt, COMMIT_RETRY_S);
+		double pause = verdict_retry_next(&r, gid);
+		if (pause < 0)
 			return COMMIT_FAILED;
-		}
-		log_warn("COMMIT PREPARED %s: attempt %d failed, retrying on a new session in %.1f "
-		         "s",
-		         gid, attempt, pause);
 		pause_s(pause);
-		pause = pause * 2 < COMMIT_PAUSE_MAX_S ? pause * 2 : COMMIT_PAUSE_MAX_S;
 	}
-}
-
-bool verdict_record_commit(redis_client *redis, const char *launch_id, size_t n_prepared)
-{
-	if (redis && redis->ctx) {
-		if (redis_decision_set(redis, launch_id, "commit", DECISION_TTL_S))
-			return true;
-		log_error("cannot record the COMMIT decision in Redis: %s", redis->err);
-		return false;
-	}
-	/* one COMMIT PREPARED is atomic: nothing to carry over a crash */
-	if (n_prepared > 1)
-		log_warn(
-		        "no Redis: the COMMIT decision is not recorded; should this coordinator "
-		        "die during its %zu COMMIT PREPARED, the next launch would roll back those "
-		        "left",
-		        n_prepared);
-	return true;
 }
 
 void verdict_forget_decision(redis_client *redis, const char *launch_id)
@@ -416,7 +424,7 @@ bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, boo
 	if (!connect_target(&pg, cfg))
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		char *sql = finish_sql(&pg, gids[i], commit);
+		char *sql = verdict_finish_sql(pg.conn, gids[i], commit);
 		if (!sql || !pg_exec_ok(&pg, commit ? "commit prepared" : "rollback prepared", sql,
 		                        0, NULL)) {
 			log_error("%s of %s failed",
@@ -442,38 +450,6 @@ static bool rollback_existing(const config *cfg, pgconn *pg, const char *sql, co
 		ok = verdict_finish_prepared(cfg, gid, 1, false) && ok;
 	}
 	PQclear(res);
-	return ok;
-}
-
-bool verdict_reap(const config *cfg, const char *dep, const char *gid)
-{
-	pgconn pg;
-	char app[64];
-
-	if (!connect_target(&pg, cfg))
-		return false;
-	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", dep);
-	const char *params[] = {app};
-	bool ok = pg_exec_ok(&pg, "end the dead worker's session",
-	                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity\n"
-	                     "WHERE application_name = $1 AND datname = current_database()",
-	                     1, params);
-	for (int tries = 0; ok && tries < 100; tries++) {
-		PGresult *res =
-		        pg_exec(&pg, "dead worker's session",
-		                "SELECT count(*) FROM pg_stat_activity\n"
-		                "WHERE application_name = $1 AND datname = current_database()",
-		                1, params);
-		bool gone = res && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
-		PQclear(res);
-		if (gone || !res)
-			break;
-		struct timespec pause = {0, 50 * 1000 * 1000};
-		nanosleep(&pause, NULL);
-	}
-	ok = rollback_existing(cfg, &pg, "SELECT gid FROM pg_prepared_xacts WHERE gid = $1", gid) &&
-	     ok;
-	pg_disconnect(&pg);
 	return ok;
 }
 

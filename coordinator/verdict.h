@@ -3,7 +3,9 @@
  *     The launch's verdict on the APiLos side: when workers end with
  *     PREPARE TRANSACTION (capacity.h decides whether they can), the
  *     coordinator runs COMMIT PREPARED or ROLLBACK PREPARED for all of
- *     them; and the clean-up of prepared transactions a dead launch left.
+ *     them (inside its loop: verdict_queue.h); here, with blocking calls
+ *     before and after the loop, the clean-up of prepared transactions a
+ *     dead launch left, and what a failed COMMIT PREPARED means.
  */
 #ifndef ECOLO_VERDICT_H
 #define ECOLO_VERDICT_H
@@ -36,13 +38,6 @@ bool verdict_cleanup(const config *cfg, redis_client *redis);
  */
 bool verdict_presence_open(pgconn *pg, const config *cfg, const char *launch_id);
 
-/*
- * verdict_reap ends what a worker that died may have left on APiLos: its
- * session is terminated (a PREPARE TRANSACTION may still be running there),
- * then its prepared transaction gid, if any, is rolled back.
- */
-bool verdict_reap(const config *cfg, const char *dep, const char *gid);
-
 /* verdict_sweep rolls back every prepared transaction of the launch still there. */
 bool verdict_sweep(const config *cfg, const char *launch_id);
 
@@ -57,15 +52,6 @@ typedef enum commit_outcome { COMMIT_DONE, COMMIT_RETRY, COMMIT_FAILED } commit_
 void verdict_session_init(verdict_session *s, const config *cfg);
 void verdict_session_close(verdict_session *s);
 
-/*
- * verdict_record_commit records that launch_id decided COMMIT, before its
- * first COMMIT PREPARED: in Redis (ecoloweb:decision:<launch>, 7 days),
- * read back by verdict_cleanup. Without Redis there is nowhere durable
- * (README, "The verdict"): a warning when more than one transaction is
- * prepared. False when Redis refuses it: then nothing may be committed.
- */
-bool verdict_record_commit(redis_client *redis, const char *launch_id, size_t n_prepared);
-
 /* verdict_forget_decision deletes the recorded decision once every commit is done. */
 void verdict_forget_decision(redis_client *redis, const char *launch_id);
 
@@ -79,5 +65,53 @@ commit_outcome verdict_commit(verdict_session *s, const char *gid);
 
 /* verdict_finish_prepared runs COMMIT PREPARED (commit) or ROLLBACK PREPARED for each gid. */
 bool verdict_finish_prepared(const config *cfg, char *const *gids, size_t n, bool commit);
+
+/*
+ * What verdict_commit decides, shared with the coordinator's loop
+ * (verdict_queue.c), which runs the same statements without blocking.
+ */
+
+/* The transaction id of a prepared transaction ($1: its gid): no row when it is not prepared. */
+extern const char VERDICT_XID_SQL[];
+/* What became of a transaction id ($1): pg_xact_status, "committed" or else. */
+extern const char VERDICT_XACT_STATUS_SQL[];
+
+/*
+ * verdict_finish_sql returns "COMMIT PREPARED '<gid>'" (or ROLLBACK), to
+ * free: a utility statement takes no parameter, so the name goes through
+ * PQescapeLiteral (conn: any open connection, for its encoding). NULL when
+ * it cannot be escaped.
+ */
+char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit);
+
+/* verdict_retryable: a failure that a new session may not meet (connection, shutdown, no slot). */
+bool verdict_retryable(const pgconn *pg);
+
+/*
+ * verdict_commit_gone: COMMIT PREPARED said gid does not exist (42704).
+ * status is pg_xact_status of its transaction id xid ("" when it was not
+ * read: not prepared when the commit began; status NULL when unknown); lost
+ * tells whether an earlier COMMIT PREPARED may have reached the server
+ * before its connection was lost. Logs which it is; COMMIT_DONE when the
+ * transaction is committed, else COMMIT_FAILED.
+ */
+commit_outcome verdict_commit_gone(const char *gid, const char *xid, const char *status, bool lost);
+
+/* The retries of one COMMIT PREPARED: growing pauses within COMMIT_RETRY_S. */
+typedef struct commit_retry {
+	double deadline; /* CLOCK_MONOTONIC seconds */
+	double pause;    /* before the next attempt */
+	int attempt;     /* attempts made */
+} commit_retry;
+
+void verdict_retry_init(commit_retry *r);
+
+/*
+ * verdict_retry_next: attempt r->attempt of COMMIT PREPARED gid failed
+ * and may succeed on a new session. Logs it and returns the pause before
+ * the next attempt, or logs that it gives up (gid stays prepared, for the
+ * next launch's clean-up) and returns -1.
+ */
+double verdict_retry_next(commit_retry *r, const char *gid);
 
 #endif

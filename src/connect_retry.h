@@ -13,9 +13,18 @@
 #define CONNECT_TRIES 5
 
 /*
+ * connect_retry_delay, after the failed try number try (1-based) to reach
+ * the server called role, logs a WARN line with why and returns the
+ * seconds to wait before the next try: -1, without a line, when that was
+ * the last try. For callers that wait on a timer (coordinator/pg_async.c).
+ */
+int connect_retry_delay(const char *role, int try, const char *why);
+
+/*
  * connect_retry_wait, after the failed try number try (1-based) to reach
  * the server called role, logs a WARN line with why and sleeps until the
- * next try. False, without waiting, when that was the last try.
+ * next try (connect_retry_delay, then a sleep). False, without waiting,
+ * when that was the last try.
  */
 bool connect_retry_wait(const char *role, int try, const char *why);
 

@@ -22,11 +22,8 @@ static double now_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-/*
- * log_pg_error logs what failed: one line per line of libpq's message, led
- * by the role, and keeps the SQLSTATE for callers (class 08 = connection).
- */
-static void log_pg_error(pgconn *pg, const char *what, const PGresult *res)
+/* pg_log_failure: see pgsql.h. */
+void pg_log_failure(pgconn *pg, const char *what, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? PQresultErrorMessage(res) : NULL;
@@ -119,32 +116,85 @@ static void connect_failed(pgconn *pg)
 }
 
 /*
- * connect_once: one try of pg_connect. expand_dbname lets conninfo be a
- * URL or key=value; the options after it override what conninfo or the
- * environment say (client_encoding above all).
+ * The session options of every connection. expand_dbname lets conninfo (the
+ * first value) be a URL or key=value; the options after it override what
+ * conninfo or the environment say (client_encoding above all).
+ * connect_timeout binds PQconnectdbParams only: a non-blocking connection
+ * times itself (pg_connect_start's caller).
  */
-static bool connect_once(pgconn *pg, const char *conninfo, const char *role,
-                         const char *application_name)
-{
-	const char *keys[] = {
-	        "dbname",          "application_name",    "client_encoding", "keepalives",
-	        "keepalives_idle", "keepalives_interval", "connect_timeout", NULL};
-	const char *vals[] = {conninfo, application_name, "UTF8", "1", "60", "10", "10", NULL};
+#define TEXT_OF(n) #n
+#define NUMBER_TEXT(n) TEXT_OF(n)
+static const char *const connect_keys[] = {
+        "dbname",          "application_name",    "client_encoding", "keepalives",
+        "keepalives_idle", "keepalives_interval", "connect_timeout", NULL};
 
-	memset(pg, 0, sizeof(*pg));
-	pg->role = role;
-	pg->conn = PQconnectdbParams(keys, vals, 1);
-	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
+/* connect_vals fills vals (as long as connect_keys) for conninfo and application_name. */
+static void connect_vals(const char **vals, const char *conninfo, const char *application_name)
+{
+	const char *rest[] = {"UTF8", "1", "60", "10", NUMBER_TEXT(PG_CONNECT_TIMEOUT_S), NULL};
+
+	vals[0] = conninfo;
+	vals[1] = application_name;
+	memcpy(vals + 2, rest, sizeof(rest));
+}
+
+/*
+ * connect_end ends a connection attempt: ok once the server accepted it
+ * (the session is then checked and its notices logged), else its reason
+ * kept in pg->errmsg, the connection closed, false.
+ */
+static bool connect_end(pgconn *pg, bool ok, bool may_block)
+{
+	if (!ok || pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
 		connect_failed(pg);
-	else if (pin_utf8(pg)) {
+	else if (may_block ? pin_utf8(pg) : encoding_is_utf8(pg->conn)) {
 		/* role is a string literal: it outlives the connection, pg may move */
-		PQsetNoticeReceiver(pg->conn, on_notice, (void *)role);
+		PQsetNoticeReceiver(pg->conn, on_notice, (void *)pg->role);
 		return true;
-	}
+	} else if (!may_block)
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "the session does not use UTF8");
 	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "08001");
 	PQfinish(pg->conn);
 	pg->conn = NULL;
 	return false;
+}
+
+/* connect_once: one try of pg_connect. */
+static bool connect_once(pgconn *pg, const char *conninfo, const char *role,
+                         const char *application_name)
+{
+	const char *vals[sizeof(connect_keys) / sizeof(connect_keys[0])];
+
+	connect_vals(vals, conninfo, application_name);
+	memset(pg, 0, sizeof(*pg));
+	pg->role = role;
+	pg->conn = PQconnectdbParams(connect_keys, vals, 1);
+	return connect_end(pg, true, true);
+}
+
+/* pg_connect_start: see pgsql.h. */
+bool pg_connect_start(pgconn *pg, const char *conninfo, const char *role,
+                      const char *application_name)
+{
+	const char *vals[sizeof(connect_keys) / sizeof(connect_keys[0])];
+
+	connect_vals(vals, conninfo, application_name);
+	memset(pg, 0, sizeof(*pg));
+	pg->role = role;
+	pg->conn = PQconnectStartParams(connect_keys, vals, 1);
+	if (pg->conn && PQstatus(pg->conn) != CONNECTION_BAD)
+		return true;
+	return connect_end(pg, false, false);
+}
+
+/* pg_connect_done: see pgsql.h. */
+bool pg_connect_done(pgconn *pg, bool ok)
+{
+	if (!connect_end(pg, ok, false))
+		return false;
+	if (PQsetnonblocking(pg->conn, 1) == 0)
+		return true;
+	return connect_end(pg, false, false);
 }
 
 /*
@@ -174,6 +224,12 @@ static bool connect_is_transient(const pgconn *pg, const char *conninfo)
 	default: /* PQPING_NO_ATTEMPT: conninfo is invalid */
 		return false;
 	}
+}
+
+/* pg_connect_wait_s: see pgsql.h. */
+int pg_connect_wait_s(const pgconn *pg, int try)
+{
+	return connect_retry_delay(pg->role, try, pg->errmsg);
 }
 
 /* pg_connect: see pgsql.h. */
@@ -207,7 +263,7 @@ PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams,
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		log_pg_error(pg, what, res);
+		pg_log_failure(pg, what, res);
 		PQclear(res);
 		return NULL;
 	}
@@ -260,7 +316,7 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
 		log_debug("[%s] %s: %s", pg->role, what, sql);
 	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0) ||
 	    !PQsetSingleRowMode(pg->conn)) {
-		log_pg_error(pg, what, NULL);
+		pg_log_failure(pg, what, NULL);
 		drain_results(pg);
 		return false;
 	}
@@ -284,7 +340,7 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
 				cancel_query(pg);
 			}
 		} else if (st != PGRES_TUPLES_OK && !stopped) {
-			log_pg_error(pg, what, res);
+			pg_log_failure(pg, what, res);
 			ok = false;
 		}
 		PQclear(res);
@@ -306,7 +362,7 @@ bool pg_copy_begin(pgconn *pg, const char *what, const char *copy_sql)
 	PGresult *res = PQexecParams(pg->conn, copy_sql, 0, NULL, NULL, NULL, NULL, 0);
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
-		log_pg_error(pg, what, res);
+		pg_log_failure(pg, what, res);
 		PQclear(res);
 		drain_results(pg);
 		return false;
@@ -320,7 +376,7 @@ bool pg_copy_put(pgconn *pg, const char *what, const char *data, size_t len)
 	if (len == 0)
 		return true;
 	if (PQputCopyData(pg->conn, data, (int)len) != 1) {
-		log_pg_error(pg, what, NULL);
+		pg_log_failure(pg, what, NULL);
 		return false;
 	}
 	return true;
@@ -333,12 +389,12 @@ bool pg_copy_end(pgconn *pg, const char *what)
 	PGresult *res;
 
 	if (PQputCopyEnd(pg->conn, NULL) != 1) {
-		log_pg_error(pg, what, NULL);
+		pg_log_failure(pg, what, NULL);
 		ok = false;
 	}
 	while ((res = PQgetResult(pg->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
-			log_pg_error(pg, what, res);
+			pg_log_failure(pg, what, res);
 			ok = false;
 		}
 		PQclear(res);

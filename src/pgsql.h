@@ -46,6 +46,43 @@ typedef struct pgconn {
 bool pg_connect(pgconn *pg, const char *conninfo, const char *role, const char *application_name);
 void pg_disconnect(pgconn *pg);
 
+#define PG_CONNECT_TIMEOUT_S 10 /* each try's time limit (connect_timeout) */
+
+/*
+ * pg_connect_wait_s logs that try (1-based) of pg's connection failed and
+ * returns the seconds to wait before the next one; -1 (nothing logged)
+ * after the last try. pg_connect's schedule, for a caller that cannot sleep.
+ */
+int pg_connect_wait_s(const pgconn *pg, int try);
+
+/*
+ * pg_connect_start begins one non-blocking try of pg_connect
+ * (PQconnectStartParams, same session settings): the caller drives it with
+ * PQconnectPoll on PQsocket, times it (libpq leaves connect_timeout to the
+ * caller there), then calls pg_connect_done. False (pg->errmsg) when libpq
+ * cannot even start.
+ */
+bool pg_connect_start(pgconn *pg, const char *conninfo, const char *role,
+                      const char *application_name);
+
+/*
+ * pg_connect_done ends what pg_connect_start began, ok when PQconnectPoll
+ * said PGRES_POLLING_OK: checks the session without a blocking call, logs
+ * its notices, puts it in non-blocking mode (PQsetnonblocking). On failure
+ * (ok false, or the check) it keeps libpq's reason in pg->errmsg, closes
+ * the connection and returns false.
+ */
+bool pg_connect_done(pgconn *pg, bool ok);
+
+/*
+ * pg_log_failure logs that what failed on pg (res: the failed result, or
+ * NULL for the connection's own error): a line led by pg->role with the
+ * server's message and SQLSTATE, at debug level when pg->expected names
+ * it, and keeps the SQLSTATE in pg->sqlstate (08006 when the connection is
+ * gone and the server said nothing).
+ */
+void pg_log_failure(pgconn *pg, const char *what, const PGresult *res);
+
 /*
  * pg_exec runs sql with text parameters (NULL = SQL NULL) and returns the
  * result (PGRES_COMMAND_OK or PGRES_TUPLES_OK) for the caller to PQclear,

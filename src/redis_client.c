@@ -52,10 +52,13 @@ static redis_script unlock_script = {
 };
 
 /* ARGV[2]: the new time to live, in milliseconds */
+const char REDIS_RENEW_SCRIPT[] =
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
 static redis_script renew_script = {
         .name = "compare-and-pexpire",
-        .body = "if redis.call('get', KEYS[1]) == ARGV[1] then "
-                "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
+        .body = REDIS_RENEW_SCRIPT,
 };
 
 /* set_err writes "Redis host:port: what: why" (what may be NULL) into rc->err. */
@@ -477,15 +480,21 @@ bool redis_unlock_many(redis_client *rc, char *const *keys, size_t n)
 	return script_many(rc, &unlock_script, keys, n, NULL, NULL);
 }
 
+bool redis_lease_key(char *buf, size_t len, const char *dep)
+{
+	if (!dep || !*dep || strlen(dep) + sizeof(LEASE_PREFIX) > len)
+		return false;
+	snprintf(buf, len, LEASE_PREFIX "%s", dep);
+	return true;
+}
+
 /* lease_key writes ecoloweb:lease:<dep> into buf; false (rc->err) on a bad dep. */
 static bool lease_key(redis_client *rc, const char *dep, char *buf, size_t len)
 {
-	if (!dep || !*dep || strlen(dep) + sizeof(LEASE_PREFIX) > len) {
-		snprintf(rc->err, sizeof(rc->err), "Redis: invalid département for a lease");
-		return false;
-	}
-	snprintf(buf, len, LEASE_PREFIX "%s", dep);
-	return true;
+	if (redis_lease_key(buf, len, dep))
+		return true;
+	snprintf(rc->err, sizeof(rc->err), "Redis: invalid département for a lease");
+	return false;
 }
 
 /* copy_holder copies a token into the caller's holder buffer (may be NULL). */
@@ -713,15 +722,21 @@ bool redis_lock_take_over_dead(redis_client *rc, char *const *keys, size_t n, lo
 	return ok;
 }
 
+bool redis_decision_key(char *buf, size_t len, const char *launch_id)
+{
+	if (!launch_id || !*launch_id || strlen(launch_id) + sizeof(DECISION_PREFIX) > len)
+		return false;
+	snprintf(buf, len, DECISION_PREFIX "%s", launch_id);
+	return true;
+}
+
 /* decision_key writes ecoloweb:decision:<launch> into buf; false (rc->err) on a bad id. */
 static bool decision_key(redis_client *rc, const char *launch_id, char *buf, size_t len)
 {
-	if (!launch_id || !*launch_id || strlen(launch_id) + sizeof(DECISION_PREFIX) > len) {
-		snprintf(rc->err, sizeof(rc->err), "Redis: invalid launch id for a decision");
-		return false;
-	}
-	snprintf(buf, len, DECISION_PREFIX "%s", launch_id);
-	return true;
+	if (redis_decision_key(buf, len, launch_id))
+		return true;
+	snprintf(rc->err, sizeof(rc->err), "Redis: invalid launch id for a decision");
+	return false;
 }
 
 bool redis_decision_set(redis_client *rc, const char *launch_id, const char *decision, long ttl_s)

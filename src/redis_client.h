@@ -88,4 +88,16 @@ bool redis_decision_set(redis_client *rc, const char *launch_id, const char *dec
 bool redis_decision_get(redis_client *rc, const char *launch_id, char *buf, size_t len);
 bool redis_decision_delete(redis_client *rc, const char *launch_id);
 
+/*
+ * For a client of the same keys on another connection (the coordinator's,
+ * inside its loop): redis_lease_key and redis_decision_key write
+ * ecoloweb:lease:<dep> and ecoloweb:decision:<launch> into buf (false when
+ * the name is empty or does not fit); REDIS_RENEW_SCRIPT is the Lua body
+ * redis_lease_renew runs (KEYS[1] the lease, ARGV[1] the owner's token,
+ * ARGV[2] the time to live in ms): 1 extended, 0 not this owner's.
+ */
+bool redis_lease_key(char *buf, size_t len, const char *dep);
+bool redis_decision_key(char *buf, size_t len, const char *launch_id);
+extern const char REDIS_RENEW_SCRIPT[];
+
 #endif
