@@ -214,9 +214,15 @@ static long prepared_free(const capacity *cap)
 	return cap->prepared_max - cap->prepared_in_use;
 }
 
+/* prepared_needed: one slot per département, and the decision's marker without Redis. */
+static long prepared_needed(const conn_plan *p)
+{
+	return (long)p->n + (p->no_redis && p->n > 1);
+}
+
 bool capacity_prepared(const capacity *cap, const conn_plan *p)
 {
-	return may_prepare(p) && prepared_free(cap) >= (long)p->n;
+	return may_prepare(p) && prepared_free(cap) >= prepared_needed(p);
 }
 
 conn_need capacity_need(const capacity *cap, const conn_plan *p)
@@ -242,10 +248,12 @@ void capacity_log_prepared(const capacity *cap, const conn_plan *p)
 		         "verdict");
 		return;
 	}
-	log_info("prepared transactions not used: %zu département(s) need one each, the APiLos "
+	log_info("prepared transactions not used: %zu département(s) need one each%s, the APiLos "
 	         "server has %ld free (max_prepared_transactions %ld, %ld in use%s); ready "
 	         "départements keep their APiLos session until the verdict",
-	         p->n, prepared_free(cap) > 0 ? prepared_free(cap) : 0, cap->prepared_max,
+	         p->n,
+	         prepared_needed(p) > (long)p->n ? " and the COMMIT decision one (no Redis)" : "",
+	         prepared_free(cap) > 0 ? prepared_free(cap) : 0, cap->prepared_max,
 	         cap->prepared_in_use,
 	         cap->prepared_ours > 0 ? ", some named " GID_PREFIX "...: those of a dead launch "
 	                                  "are rolled back below, for the next launch"
@@ -417,7 +425,7 @@ static void suggest_prepared(strbuf *sb, const capacity *cap, const conn_plan *p
 
 	if (!may_prepare(p) || capacity_prepared(cap, p))
 		return;
-	more.prepared_max = cap->prepared_in_use + (long)p->n;
+	more.prepared_max = cap->prepared_in_use + prepared_needed(p);
 	if (first_short(&more, p) != NULL)
 		return;
 	conn_need need = capacity_need(&more, p);

@@ -21,6 +21,7 @@ typedef struct conn_plan {
 	bool dry_run;         /* no side session, no presence session, nothing kept open */
 	bool per_departement; /* --commit-per-departement: nobody waits for a verdict */
 	bool update;          /* --update: temporary tables, no PREPARE TRANSACTION */
+	bool no_redis;        /* the COMMIT decision takes a prepared slot (verdict.h's marker) */
 } conn_plan;
 
 /* conn_need: the sessions a launch holds at its peak, per server. */

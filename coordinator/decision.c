@@ -79,13 +79,3 @@ void decision_forget(redis_loop *rl, const char *launch_id, decision_cb cb, void
 	redis_decision_key(key, sizeof(key), launch_id);
 	redis_loop_command(rl, on_forgotten, c, "DEL decision", "DEL %s", key);
 }
-
-void decision_unrecorded(size_t n_prepared)
-{
-	if (n_prepared > 1)
-		log_warn(
-		        "no Redis: the COMMIT decision is not recorded; should this coordinator "
-		        "die during its %zu COMMIT PREPARED, the next launch would roll back those "
-		        "left",
-		        n_prepared);
-}

@@ -28,11 +28,4 @@ void decision_record(redis_loop *rl, const char *launch_id, decision_cb cb, void
 /* decision_forget deletes it once every commit is done; a failure is a warning (it expires). */
 void decision_forget(redis_loop *rl, const char *launch_id, decision_cb cb, void *ctx);
 
-/*
- * decision_unrecorded: without Redis there is nowhere durable to record
- * it: a warning when more than one transaction is prepared (one COMMIT
- * PREPARED is atomic, nothing to carry over a crash).
- */
-void decision_unrecorded(size_t n_prepared);
-
 #endif

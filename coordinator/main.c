@@ -117,7 +117,8 @@ static bool plan_connections(launch *l, const config *cfg)
 	                  .jobs = l->jobs,
 	                  .dry_run = opts->dry_run,
 	                  .per_departement = opts->commit_per_departement,
-	                  .update = opts->update};
+	                  .update = opts->update,
+	                  .no_redis = !cfg->has_redis};
 	capacity cap;
 
 	if (!capacity_read(&cap, cfg))

@@ -68,6 +68,7 @@ typedef struct loop_state {
 	leases_renewal *renewal;     /* the renewal in flight, or NULL: never two at once */
 	size_t redis_ops;            /* decision commands in flight: the loop waits for them */
 	bool deciding;               /* the COMMIT decision is being recorded */
+	char marker[64];             /* without Redis: the decision's prepared marker, or "" */
 	int deferred_sig;            /* a stop asked while deciding, handled once decided */
 	size_t commits_left, commits_done, commits_failed; /* the decided launch's commits */
 } loop_state;
@@ -340,13 +341,15 @@ static void commits_over(loop_state *st)
 			st->redis_ops++;
 			decision_forget(st->rl, l->launch_id, redis_op_done, st);
 		}
+		if (st->marker[0])
+			vq_push(st->vq, VQ_UNMARK, "-", st->marker, NULL);
 		return;
 	}
 	snprintf(text, sizeof(text),
 	         "%zu département(s) still prepared after the COMMIT decision: %s",
 	         st->commits_failed,
-	         st->rl ? "the decision is recorded in Redis, the next launch commits them"
-	                : "without Redis the next launch rolls them back");
+	         st->rl || st->marker[0] ? "the decision is recorded, the next launch commits them"
+	                                 : "the next launch rolls them back");
 	print_line(l, LOG_ERROR, "-", text);
 }
 
@@ -384,6 +387,49 @@ static void commit_prepared(loop_state *st)
 	}
 }
 
+static char withdrawing; /* the tag of the removal of a marker that failed */
+static void decided(loop_state *st);
+static void commit_launch(loop_state *st);
+
+/* marked: without Redis, the COMMIT decision is prepared on APiLos, or could not be. */
+static void marked(loop_state *st, bool ok)
+{
+	if (ok) {
+		commit_launch(st);
+		decided(st);
+		return;
+	}
+	/* the PREPARE may have gone through all the same: removed before any rollback */
+	vq_push(st->vq, VQ_UNMARK, "-", st->marker, &withdrawing);
+}
+
+/*
+ * marker_withdrawn: the marker of a decision that failed is gone, the
+ * launch aborts. When it cannot be removed it may be there: the prepared
+ * transactions are left for the next launch to settle all alike (committed
+ * if the marker is there, else rolled back).
+ */
+static void marker_withdrawn(loop_state *st, bool ok)
+{
+	launch *l = st->l;
+
+	st->marker[0] = '\0';
+	print_line(
+	        l, LOG_ERROR, "-",
+	        ok ? "the COMMIT decision cannot be recorded: aborting, nothing of the launch "
+	             "is committed"
+	           : "the COMMIT decision may or may not be recorded on APiLos: the prepared "
+	             "transactions are left as they are, the next launch settles them all alike");
+	if (!ok) {
+		l->decided_commit = true; /* nothing may roll them back one by one */
+		for (size_t i = 0; i < l->n; i++)
+			l->deps[i].verdict_sent = l->deps[i].verdict_sent || l->deps[i].prepared;
+	}
+	l->aborting = true;
+	abort_all(st);
+	decided(st);
+}
+
 /* on_job_done: a job of the verdict queue ended (a reap's outcome changes nothing here). */
 static void on_job_done(void *ctx, vq_kind kind, void *tag, bool ok)
 {
@@ -393,6 +439,10 @@ static void on_job_done(void *ctx, vq_kind kind, void *tag, bool ok)
 		rollback_done(st->l, tag, ok);
 	else if (kind == VQ_COMMIT)
 		commit_done(st, tag, ok);
+	else if (kind == VQ_MARK)
+		marked(st, ok);
+	else if (kind == VQ_UNMARK && tag == &withdrawing)
+		marker_withdrawn(st, ok);
 	maybe_end(st);
 }
 
@@ -477,8 +527,13 @@ static void decide_commit(loop_state *st)
 		return;
 	}
 	if (!st->rl) {
-		decision_unrecorded(count_prepared(l));
-		commit_launch(st);
+		if (count_prepared(l) < 2) {
+			commit_launch(st); /* one COMMIT PREPARED is atomic: nothing to record */
+			return;
+		}
+		st->deciding = true;
+		verdict_gid(st->marker, sizeof(st->marker), l->launch_id, MARKER_DEP);
+		vq_push(st->vq, VQ_MARK, "-", st->marker, NULL);
 		return;
 	}
 	st->deciding = true;

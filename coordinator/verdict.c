@@ -21,6 +21,13 @@ void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep)
 	snprintf(buf, len, GID_PREFIX "%s-%s", launch_id, dep);
 }
 
+bool verdict_is_marker(const char *gid)
+{
+	size_t n = strlen(gid), m = strlen(MARKER_SUFFIX);
+
+	return n > m && strcmp(gid + n - m, MARKER_SUFFIX) == 0;
+}
+
 /* connect_target opens the coordinator's own APiLos session (after the forks). */
 static bool connect_target(pgconn *pg, const config *cfg)
 {
@@ -92,7 +99,9 @@ static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 
 	if (!gid_launch(gid, launch_id, sizeof(launch_id)))
 		return false;
-	lease_word lease = lease_says(redis, gid, launch_id);
+	/* a marker has no département, hence no lease: only the presence session tells */
+	lease_word lease =
+	        verdict_is_marker(gid) ? LEASE_SILENT : lease_says(redis, gid, launch_id);
 	if (lease != LEASE_SILENT)
 		return lease == LEASE_ALIVE;
 	snprintf(app, sizeof(app), PRESENCE_PREFIX "%s", launch_id);
@@ -106,8 +115,8 @@ static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 	return alive;
 }
 
-/* verdict_finish_sql: see verdict.h. */
-char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit)
+/* gid_statement returns verb followed by gid as an escaped literal, to free. */
+static char *gid_statement(PGconn *conn, const char *verb, const char *gid)
 {
 	char *literal = PQescapeLiteral(conn, gid, strlen(gid));
 	strbuf sb;
@@ -115,10 +124,22 @@ char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit)
 	if (!literal)
 		return NULL;
 	sb_init(&sb);
-	sb_append(&sb, commit ? "COMMIT PREPARED " : "ROLLBACK PREPARED ");
+	sb_append(&sb, verb);
 	sb_append(&sb, literal);
 	PQfreemem(literal);
 	return sb.data;
+}
+
+/* verdict_finish_sql: see verdict.h. */
+char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit)
+{
+	return gid_statement(conn, commit ? "COMMIT PREPARED " : "ROLLBACK PREPARED ", gid);
+}
+
+/* verdict_prepare_sql: see verdict.h. */
+char *verdict_prepare_sql(PGconn *conn, const char *gid)
+{
+	return gid_statement(conn, "PREPARE TRANSACTION ", gid);
 }
 
 /*
@@ -329,11 +350,22 @@ void verdict_forget_decision(redis_client *redis, const char *launch_id)
 }
 
 /* decision_of reads the decision recorded for gid's launch: 1 commit, 0 none, -1 cannot tell. */
-static int decision_of(redis_client *redis, const char *gid)
+static int decision_of(pgconn *pg, redis_client *redis, const char *gid)
 {
-	char launch_id[64], decision[32];
+	char launch_id[64], decision[32], marker[96];
 
-	if (redis == NULL || redis->ctx == NULL || !gid_launch(gid, launch_id, sizeof(launch_id)))
+	if (!gid_launch(gid, launch_id, sizeof(launch_id)))
+		return 0;
+	/* without Redis, the decision is a prepared marker (verdict.h) */
+	verdict_gid(marker, sizeof(marker), launch_id, MARKER_DEP);
+	const char *params[] = {marker};
+	PGresult *res = pg_exec(pg, "COMMIT decision marker",
+	                        "SELECT 1 FROM pg_prepared_xacts WHERE gid = $1", 1, params);
+	bool marked = res && PQntuples(res) > 0;
+	PQclear(res);
+	if (marked)
+		return 1;
+	if (redis == NULL || redis->ctx == NULL)
 		return 0;
 	if (!redis_decision_get(redis, launch_id, decision, sizeof(decision)))
 		return -1;
@@ -361,13 +393,45 @@ static void forget_when_done(verdict_session *s, redis_client *redis, const char
 }
 
 /*
+ * cleanup_marker ends the COMMIT decision marker of a dead launch once
+ * every prepared transaction of that launch is committed (the markers come
+ * last): while one is left, the marker is what commits it.
+ */
+static bool cleanup_marker(const config *cfg, pgconn *pg, const char *gid)
+{
+	char launch_id[64], pattern[80];
+
+	if (!gid_launch(gid, launch_id, sizeof(launch_id)))
+		return true;
+	snprintf(pattern, sizeof(pattern), GID_PREFIX "%s-%%", launch_id);
+	const char *params[] = {pattern, gid};
+	PGresult *res = pg_exec(pg, "prepared transactions of a launch",
+	                        "SELECT count(*) FROM pg_prepared_xacts\n"
+	                        "WHERE gid LIKE $1 AND gid <> $2",
+	                        2, params);
+	bool alone = res && strcmp(PQgetvalue(res, 0, 0), "0") == 0;
+
+	PQclear(res);
+	if (!alone) {
+		log_warn("COMMIT decision %s left: some of its launch is still prepared", gid);
+		return res != NULL;
+	}
+	log_warn("removing the COMMIT decision %s of a launch that died: carried out", gid);
+	char *one[] = {(char *)gid};
+	return verdict_finish_prepared(cfg, one, 1, false);
+}
+
+/*
  * cleanup_one ends gid, left by a dead launch: committed when that launch
  * had decided COMMIT (some of its départements may be committed already),
  * else rolled back; left alone when Redis cannot say which.
  */
-static bool cleanup_one(const config *cfg, redis_client *redis, verdict_session *s, const char *gid)
+static bool cleanup_one(const config *cfg, pgconn *pg, redis_client *redis, verdict_session *s,
+                        const char *gid)
 {
-	int decision = decision_of(redis, gid);
+	if (verdict_is_marker(gid))
+		return cleanup_marker(cfg, pg, gid);
+	int decision = decision_of(pg, redis, gid);
 
 	if (decision < 0) {
 		log_warn("prepared transaction %s left by a launch that died: its decision cannot "
@@ -397,7 +461,8 @@ bool verdict_cleanup(const config *cfg, redis_client *redis)
 		return false;
 	PGresult *res = pg_exec(&pg, "prepared transactions",
 	                        "SELECT gid FROM pg_prepared_xacts\n"
-	                        "WHERE database = current_database() AND gid LIKE 'ecoloweb-%'",
+	                        "WHERE database = current_database() AND gid LIKE 'ecoloweb-%'\n"
+	                        "ORDER BY gid LIKE '%" MARKER_SUFFIX "'", /* markers last */
 	                        0, NULL);
 	bool ok = res != NULL;
 	verdict_session vs;
@@ -406,7 +471,7 @@ bool verdict_cleanup(const config *cfg, redis_client *redis)
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		const char *gid = PQgetvalue(res, i, 0);
 		if (!gid_owner_alive(&pg, redis, gid))
-			ok = cleanup_one(cfg, redis, &vs, gid) && ok;
+			ok = cleanup_one(cfg, &pg, redis, &vs, gid) && ok;
 	}
 	PQclear(res);
 	verdict_session_close(&vs);

@@ -23,10 +23,25 @@
 void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep);
 
 /*
+ * Without Redis, a launch that decides COMMIT for several prepared
+ * transactions records it on APiLos itself, before the first COMMIT
+ * PREPARED: an empty transaction prepared as GID_PREFIX<launch>-commit
+ * (verdict_gid with MARKER_DEP). Prepared transactions survive a crash of
+ * the coordinator or of the server; verdict_cleanup commits those of a
+ * dead launch that left its marker, then removes the marker.
+ */
+#define MARKER_DEP "commit"
+#define MARKER_SUFFIX "-" MARKER_DEP
+
+/* verdict_is_marker tells whether gid is a COMMIT decision marker. */
+bool verdict_is_marker(const char *gid);
+
+/*
  * verdict_cleanup ends the prepared transactions named GID_PREFIX... that
  * no live launch owns (their département lease, when Redis is given, is
  * not held by the launch in their name), and logs each one: committed when
- * their launch recorded the COMMIT decision in Redis, else rolled back.
+ * their launch recorded the COMMIT decision (in Redis, or as its marker),
+ * else rolled back; a dead launch's marker goes once nothing of it is left.
  */
 bool verdict_cleanup(const config *cfg, redis_client *redis);
 
@@ -83,6 +98,9 @@ extern const char VERDICT_XACT_STATUS_SQL[];
  * it cannot be escaped.
  */
 char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit);
+
+/* verdict_prepare_sql returns "PREPARE TRANSACTION '<gid>'", as verdict_finish_sql. */
+char *verdict_prepare_sql(PGconn *conn, const char *gid);
 
 /* verdict_retryable: a failure that a new session may not meet (connection, shutdown, no slot). */
 bool verdict_retryable(const pgconn *pg);

@@ -67,6 +67,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	q->on_timer(q);
 }
 
+/* keeps_session: the marker and the commits of a launch share one verdict session. */
+static bool keeps_session(const vq_job *job, const vq_job *next)
+{
+	return (job->kind == VQ_MARK || job->kind == VQ_COMMIT) && next &&
+	       (next->kind == VQ_COMMIT || next->kind == VQ_UNMARK);
+}
+
 /*
  * job_end ends the running job: the caller is told, then the next job
  * starts (after vq_pause's wait). The verdict session stays open from one
@@ -80,7 +87,7 @@ static void job_end(verdict_queue *q, bool ok)
 	if (!q->head)
 		q->tail = NULL;
 	q->running = false;
-	if (job->kind != VQ_COMMIT || !q->head || q->head->kind != VQ_COMMIT)
+	if (!keeps_session(job, q->head))
 		pg_async_close(&q->pa);
 	q->done(q->ctx, job->kind, job->tag, ok);
 	free(job);
@@ -371,6 +378,75 @@ static void commit_attempt(verdict_queue *q)
 		pg_async_connect(&q->pa, q->cfg->target_conninfo, VERDICT_APP, commit_connected);
 }
 
+/* --- the COMMIT decision marker, without Redis --------------------------------------- */
+
+static void mark_done(pg_async *pa)
+{
+	vq_job *job = job_of(pa);
+
+	if (!pa->ok)
+		log_error("the COMMIT decision cannot be recorded as %s", job->gid);
+	job_end(pa->ctx, pa->ok);
+}
+
+static void mark_begun(pg_async *pa)
+{
+	verdict_queue *q = pa->ctx;
+	char *sql = pa->ok ? verdict_prepare_sql(pa->pg.conn, q->head->gid) : NULL;
+
+	if (!sql) {
+		mark_done(pa);
+		return;
+	}
+	pg_async_exec(pa, "COMMIT decision marker", sql, 0, NULL, mark_done);
+	free(sql);
+}
+
+static void mark_connected(pg_async *pa)
+{
+	if (!pa->ok) {
+		connect_failed(pa->ctx, LOG_ERROR);
+		mark_done(pa);
+		return;
+	}
+	pg_async_exec(pa, "begin", "BEGIN", 0, NULL, mark_begun);
+}
+
+/* unmark_done: the marker is gone, or was never there (42704). */
+static void unmark_done(pg_async *pa)
+{
+	vq_job *job = job_of(pa);
+	bool ok = pa->ok || strcmp(pa->pg.sqlstate, "42704") == 0;
+
+	pa->pg.expected = NULL;
+	if (!ok)
+		log_error("the COMMIT decision marker %s cannot be removed", job->gid);
+	job_end(pa->ctx, ok);
+}
+
+static void send_unmark(verdict_queue *q)
+{
+	char *sql = verdict_finish_sql(q->pa.pg.conn, q->head->gid, false);
+
+	if (!sql) {
+		job_end(q, false);
+		return;
+	}
+	q->pa.pg.expected = "42704";
+	pg_async_exec(&q->pa, "COMMIT decision marker removal", sql, 0, NULL, unmark_done);
+	free(sql);
+}
+
+static void unmark_connected(pg_async *pa)
+{
+	if (!pa->ok) {
+		connect_failed(pa->ctx, LOG_ERROR);
+		job_end(pa->ctx, false);
+		return;
+	}
+	send_unmark(pa->ctx);
+}
+
 /* --- the queue -------------------------------------------------------------------------- */
 
 static void start_next(verdict_queue *q)
@@ -389,6 +465,16 @@ static void start_next(verdict_queue *q)
 	case VQ_COMMIT:
 		verdict_retry_init(&job->retry);
 		commit_attempt(q);
+		break;
+	case VQ_MARK:
+		pg_async_connect(&q->pa, q->cfg->target_conninfo, VERDICT_APP, mark_connected);
+		break;
+	case VQ_UNMARK:
+		if (pg_async_is_open(&q->pa))
+			send_unmark(q);
+		else
+			pg_async_connect(&q->pa, q->cfg->target_conninfo, VERDICT_APP,
+			                 unmark_connected);
 		break;
 	}
 }

@@ -21,7 +21,9 @@
 typedef enum vq_kind {
 	VQ_REAP,     /* end the dead worker's session, roll back its gid if it was prepared */
 	VQ_ROLLBACK, /* ROLLBACK PREPARED gid */
-	VQ_COMMIT    /* COMMIT PREPARED gid, retried, never rolled back */
+	VQ_COMMIT,   /* COMMIT PREPARED gid, retried, never rolled back */
+	VQ_MARK,     /* prepare the COMMIT decision marker gid (verdict.h), without Redis */
+	VQ_UNMARK    /* ROLLBACK PREPARED of the marker gid: ok when it is not there */
 } vq_kind;
 
 /*

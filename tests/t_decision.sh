@@ -17,6 +17,11 @@
 #     b. its verdict session is cut (pg_terminate_backend) during that
 #        pause: it commits the other two on a new session, logs the retry,
 #        exits 0, and the data equals a clean import.
+#     c. without Redis (--jobs 1), killed during that pause: the decision is
+#        the prepared marker ecoloweb-<launch>-commit on APiLos, beside the
+#        two départements left; the next launch, without Redis, commits
+#        them, removes the marker, and the data equals a clean import;
+#     d. without Redis, undisturbed: the marker is removed at the end.
 
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +47,8 @@ load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" --conventio
 load_apilos_schema clean
 load_apilos_schema killed
 load_apilos_schema cut
+load_apilos_schema noredis
+load_apilos_schema noredis_ok
 
 paused() { grep -qs 'test hook: pausing after the first COMMIT PREPARED' "$log"; }
 prepared_in() { psql_q "$1" "SELECT count(*) FROM pg_prepared_xacts WHERE database = '$1'"; }
@@ -116,4 +123,40 @@ assert_not_contains "b: nothing rolled back" "$out" "rolled back"
 assert_eq "b: no prepared transaction left" 0 "$(prepared_in cut)"
 assert_eq "b: no decision left in Redis" "" "$(redis KEYS 'ecoloweb:decision:*')"
 same_as_clean "b" cut
+
+# c. without Redis: killed right after the first COMMIT PREPARED
+unset REDIS_URL
+log=$logdir/noredis.log
+DATABASE_URL="$(servers_url noredis)" ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT=60 \
+	"$prog" --departement "${DEPS[@]}" --jobs 1 --no-progress >"$log" 2>&1 &
+coord=$!
+bg_pids+=("$coord")
+disown "$coord"
+wait_until "c: the first COMMIT PREPARED" 120 paused
+kill -KILL "$coord"
+wait_until "c: the coordinator to die" 5 eval "! alive $coord"
+launch=$(sed -n 's/.*prepared as ecoloweb-\([0-9]*\)-.*/\1/p' "$log" | head -n 1)
+[ -n "$launch" ] || fail "c: no launch id in the log"
+assert_eq "c: two départements and the decision left prepared" \
+	"ecoloweb-$launch-commit"$'\n'"2" \
+	"$(psql_q noredis "SELECT gid FROM pg_prepared_xacts WHERE gid LIKE '%-commit'
+		UNION ALL SELECT count(*)::text FROM pg_prepared_xacts
+		WHERE database = 'noredis' AND gid NOT LIKE '%-commit'")"
+log=$logdir/after-noredis.log
+DATABASE_URL="$(servers_url noredis)" run_import "c: the next launch (dry run)" 0 \
+	--departement 22 --dry-run --no-progress
+out=$(cat "$log")
+assert_eq "c: the next launch's clean-up commits the two left" 2 \
+	"$(grep -c 'committing prepared transaction .* left by a launch that died after deciding COMMIT' <<<"$out")"
+assert_contains "c: then removes the decision" "$out" \
+	"removing the COMMIT decision ecoloweb-$launch-commit of a launch that died: carried out"
+assert_eq "c: no prepared transaction left" 0 "$(prepared_in noredis)"
+same_as_clean "c" noredis
+
+# d. without Redis, undisturbed
+log=$logdir/noredis_ok.log
+DATABASE_URL="$(servers_url noredis_ok)" run_import "d: without Redis" 0 \
+	--departement "${DEPS[@]}" --jobs 1 --no-progress
+assert_eq "d: no prepared transaction left, the marker removed" 0 "$(prepared_in noredis_ok)"
+same_as_clean "d" noredis_ok
 echo "t_decision: all checks passed"
