@@ -171,7 +171,7 @@ wait_launch() {
 		sleep 0.05
 	done
 	rc=0
-	wait "$imp_pid" || rc=$?
+	wait "$imp_pid" 2>/dev/null || rc=$? # no "Killed" line from bash
 }
 
 # run_launch DB LOG ARGS...: a launch in the foreground (rc)
