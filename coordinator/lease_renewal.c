@@ -92,11 +92,13 @@ static void next_try(lease_link *k, const char *holder)
 		lost(k, holder);
 }
 
-/* on_mine_renewed: the lease held our token a moment ago; renewed unless it expired since. */
-static void on_mine_renewed(void *ctx, const redisReply *reply, const char *err)
+/*
+ * renew_reply reads the renew script's reply: held when it renewed, else
+ * not_ours(k) goes on (the lease is no longer this launch's).
+ */
+static void renew_reply(lease_link *k, const redisReply *reply, const char *err,
+                        void (*not_ours)(lease_link *k))
 {
-	lease_link *k = ctx;
-
 	if (err)
 		unreachable(k, err);
 	else if (reply->type != REDIS_REPLY_INTEGER)
@@ -104,7 +106,18 @@ static void on_mine_renewed(void *ctx, const redisReply *reply, const char *err)
 	else if (reply->integer == 1)
 		link_end(k, LEASES_HELD);
 	else
-		next_try(k, "");
+		not_ours(k);
+}
+
+static void try_next(lease_link *k)
+{
+	next_try(k, "");
+}
+
+/* on_mine_renewed: the lease held our token a moment ago; renewed unless it expired since. */
+static void on_mine_renewed(void *ctx, const redisReply *reply, const char *err)
+{
+	renew_reply(ctx, reply, err, try_next);
 }
 
 /* on_holder: who holds the lease that SET NX could not take. */
@@ -158,16 +171,7 @@ static void send_take(lease_link *k)
 /* on_renewed: renewed, or no longer ours: then it is taken again if nobody else holds it. */
 static void on_renewed(void *ctx, const redisReply *reply, const char *err)
 {
-	lease_link *k = ctx;
-
-	if (err)
-		unreachable(k, err);
-	else if (reply->type != REDIS_REPLY_INTEGER)
-		unexpected(k);
-	else if (reply->integer == 1)
-		link_end(k, LEASES_HELD);
-	else
-		send_take(k);
+	renew_reply(ctx, reply, err, send_take);
 }
 
 /* send_renew runs the token-checking renewal script of redis_lease_renew (by EVAL). */
