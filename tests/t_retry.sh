@@ -25,21 +25,8 @@ prog=$top_builddir/import_ecoloweb_data
 servers_start || fail "cannot start the test servers"
 load_generated ecoloweb --departements 22 --conventions 20
 load_apilos_schema apilos
-psql_q ecoloweb "CREATE ROLE ecolo_reader LOGIN;
-	GRANT USAGE ON SCHEMA ecolo TO ecolo_reader;
-	GRANT SELECT ON ALL TABLES IN SCHEMA ecolo TO ecolo_reader;
-	-- once per session: a session-level advisory lock survives the rollback
-	CREATE FUNCTION ecolo.conflict_once() RETURNS boolean LANGUAGE plpgsql AS \$\$
-	BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-		               AND objid = 4242 AND pid = pg_backend_pid()) THEN
-			PERFORM pg_advisory_lock(4242);
-			RAISE EXCEPTION 'canceling statement due to conflict with recovery'
-				USING ERRCODE = '40001';
-		END IF;
-		RETURN true;
-	END \$\$;
-	ALTER TABLE ecolo.ecolo_logement ENABLE ROW LEVEL SECURITY;
+create_reader ecoloweb || fail "cannot create the reader role"
+psql_q ecoloweb "ALTER TABLE ecolo.ecolo_logement ENABLE ROW LEVEL SECURITY;
 	CREATE POLICY conflict ON ecolo.ecolo_logement FOR SELECT USING (ecolo.conflict_once())" >/dev/null
 export ECOLO_DATABASE_URL DATABASE_URL
 ECOLO_DATABASE_URL="postgresql://ecolo_reader@127.0.0.1:$TEST_PG_PORT/ecoloweb"

@@ -27,6 +27,10 @@
 #                                           foreign-key column, as the published DDL;
 #                                           ECOLO_FK_INDEXES=1 adds tests/ecoloweb_fk_indexes.sql
 #       load_generated DB GEN_ARGS...       tests/ecoloweb_ddl.sql + tools/ecoloweb_gen GEN_ARGS
+#       create_reader DB                    the role ecolo_reader, reading schema ecolo of DB
+#                                           as on Scalingo (row-level security applies to
+#                                           it), and ecolo.conflict_once() for a policy
+#                                           that stages a 40001 once per session
 #       build_program BUILDDIR [CONF_ARG...] build the program and the generator out of tree
 #       ensure_packages PKG...              apt-get install what dpkg says is missing
 #       wait_until DESC SECONDS COMMAND...  poll COMMAND until it succeeds, or fail
@@ -184,6 +188,27 @@ load_generated() {
 	local st=("${PIPESTATUS[@]}")
 	[ "${st[0]}" = 0 ] || fail "ecoloweb_gen $* failed (exit ${st[0]})"
 	[ "${st[1]}" = 0 ] || fail "loading the output of ecoloweb_gen $* into $db failed"
+}
+
+# create_reader DB: a plain role that reads schema ecolo of DB, and
+# ecolo.conflict_once(), true but raising a recovery conflict's 40001 the
+# first time a session calls it (a session-level advisory lock, which
+# survives the rollback, says it was raised): a row-level security policy
+# USING it stages the conflict on a plain server.
+create_reader() {
+	psql_q "$1" "CREATE ROLE ecolo_reader LOGIN;
+		GRANT USAGE ON SCHEMA ecolo TO ecolo_reader;
+		GRANT SELECT ON ALL TABLES IN SCHEMA ecolo TO ecolo_reader;
+		CREATE FUNCTION ecolo.conflict_once() RETURNS boolean LANGUAGE plpgsql AS \$\$
+		BEGIN
+			IF NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+			               AND objid = 4242 AND pid = pg_backend_pid()) THEN
+				PERFORM pg_advisory_lock(4242);
+				RAISE EXCEPTION 'canceling statement due to conflict with recovery'
+					USING ERRCODE = '40001';
+			END IF;
+			RETURN true;
+		END \$\$" >/dev/null
 }
 
 # build_program builds import_ecoloweb_data and tools/ecoloweb_gen out of
