@@ -2827,7 +2827,9 @@ int main(int argc, char **argv)
 			const char *v = opt_value(argc, argv, &i, "--logements-per-programme");
 			uint64_t n;
 			if (parse_u64(v, &n) || n < 2 || n > 1000)
-				bad_usage("--logements-per-programme: not a number in 2..1000: '%s'", v);
+				bad_usage(
+				        "--logements-per-programme: not a number in 2..1000: '%s'",
+				        v);
 			opt_max_logements = (int)n;
 		} else if (is_opt(a, "--departements")) {
 			parse_departements(opt_value(argc, argv, &i, "--departements"));
