@@ -5,8 +5,9 @@
 #     A server that is not there yet (a restart, a fail-over) is waited for:
 #     the import starts while PostgreSQL is stopped, the server comes back 3 s
 #     later, the connections are tried again (logged) and the import
-#     succeeds, with the result of a clean import. A definite failure (an
-#     unknown database, an unknown role) is not tried again: exit 2 at once.
+#     succeeds, with the result of a clean import. The same with Redis
+#     stopped at the start. A definite failure (an unknown database, an
+#     unknown role) is not tried again: exit 2 at once.
 
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +43,22 @@ grep 'trying again in' "$log"
 out=$(python3 "$top_srcdir/tests/oracle.py" --source "$ECOLO_DATABASE_URL" \
 	--target "$DATABASE_URL" --departement 22 2>&1) || { printf '%s\n' "$out" >&2; fail "oracle"; }
 printf '%s\n' "$out" | tail -n 1
+
+# --- Redis comes back 3 s after the start
+load_apilos_schema apilos_redis
+servers_stop_redis || fail "cannot stop Redis"
+(
+	sleep 3
+	servers_start_redis
+) >/dev/null 2>&1 &
+starter=$!
+servers_at_exit "kill $starter 2>/dev/null"
+REDIS_URL=$(servers_redis_url) DATABASE_URL=$(servers_url apilos_redis) \
+	run_import "import while Redis starts" 0 --departement 22 --no-progress
+wait "$starter" || fail "Redis did not start again"
+assert_contains "Redis: the first failed try is logged" "$(cat "$log")" \
+	"[REDIS] cannot connect (try 1 of 5)"
+grep 'REDIS.*trying again in' "$log"
 
 # --- definite failures: no retry, exit 2 within a second or two
 for url in "$(servers_url no_such_database)" \
