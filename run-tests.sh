@@ -160,7 +160,7 @@ if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
 	if ! (cd "$vgbuilddir" && "$repo/configure" >configure.out 2>&1 && make -j2 >make.out 2>&1 &&
 		make check TESTS=tests/t_valgrind.sh); then
 		step_failed="the valgrind check"
-		cat "$vgbuilddir/tests/t_valgrind.sh.log" 2>/dev/null || tail -n 40 "$vgbuilddir"/*.out
+		cat "$vgbuilddir/tests/t_valgrind.log" 2>/dev/null || tail -n 40 "$vgbuilddir"/*.out
 	fi
 	count_results
 fi

@@ -69,19 +69,7 @@ servers_start max_prepared_transactions=20 || fail "cannot start the test server
 load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" \
 	--conventions "${FAULT_CONVENTIONS:-20}"
 # the importer reads as a plain role, as on Scalingo: row-level security applies
-psql_q ecoloweb "CREATE ROLE ecolo_reader LOGIN;
-	GRANT USAGE ON SCHEMA ecolo TO ecolo_reader;
-	GRANT SELECT ON ALL TABLES IN SCHEMA ecolo TO ecolo_reader;
-	CREATE FUNCTION ecolo.conflict_once() RETURNS boolean LANGUAGE plpgsql AS \$\$
-	BEGIN
-		IF NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-		               AND objid = 4242 AND pid = pg_backend_pid()) THEN
-			PERFORM pg_advisory_lock(4242);
-			RAISE EXCEPTION 'canceling statement due to conflict with recovery'
-				USING ERRCODE = '40001';
-		END IF;
-		RETURN true;
-	END \$\$" >/dev/null || fail "cannot create the reader role"
+create_reader ecoloweb || fail "cannot create the reader role"
 load_apilos_schema apilos_tpl
 SRC=$(servers_url ecoloweb)
 export ECOLO_DATABASE_URL="postgresql://ecolo_reader@127.0.0.1:$TEST_PG_PORT/ecoloweb"
@@ -242,7 +230,7 @@ rerun_and_compare() {
 results=()
 record() {
 	results+=("$1|$mode|$2")
-	printf '  case %d %-18s %-10s %s (%s s)\n' "$ncase" "$1" "$mode" "$2" "$((SECONDS - case_t0))"
+	printf '  case %d %-18s %-15s %s (%s s)\n' "$ncase" "$1" "$mode" "$2" "$((SECONDS - case_t0))"
 }
 
 # new_case NAME: a fresh target database for the case (case_db), or 1 to skip
@@ -289,7 +277,7 @@ between() { REPLY=$(($1 + RANDOM % ($2 - $1 + 1))); }
 
 # worker_kill POINT NTH DEP: SIGKILL of the worker of DEP the NTH time it passes POINT
 worker_kill() {
-	local point=$1 nth=$2 dep=$3 allow= want=1
+	local point=$1 nth=$2 dep=$3 allow='' want=1
 	new_case worker-kill || return 0
 	fault_launch "$point:$dep:$nth:kill"
 	# without prepared transactions a worker killed after the COMMIT decision
@@ -303,9 +291,9 @@ worker_kill() {
 # coordinator_kill_at POINT NTH WHO: SIGKILL of the coordinator the NTH time WHO
 # (a worker's département, or "-": the coordinator itself) passes POINT
 coordinator_kill_at() {
-	local point=$1 nth=$2 who=$3 action=kill-parent allow=
+	local point=$1 nth=$2 who=$3 action=kill-parent allow=''
 	new_case coordinator-kill || return 0
-	[ "$who" = - ] && action=kill
+	[ "$who" = - ] && action='kill'
 	fault_launch "$point:$who:$nth:$action"
 	expect_status 137
 	[ "$mode" = unprepared ] && allow=partial
@@ -314,7 +302,7 @@ coordinator_kill_at() {
 
 # coordinator_kill_after MS: SIGKILL of the coordinator MS milliseconds after its start
 coordinator_kill_after() {
-	local ms=$1 allow=
+	local ms=$1 allow=''
 	new_case coordinator-kill || return 0
 	start_launch "$case_db" "$work/case$ncase.fault.log" "${fault_args[@]}"
 	sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
@@ -334,7 +322,7 @@ terminated() {
 
 # terminate WHICH DEP: pg_terminate_backend of a session of the worker of DEP once it exists
 terminate() {
-	local which=$1 dep=$2 db app done deadline
+	local which=$1 dep=$2 db app hit deadline
 	new_case "terminate-$which" || return 0
 	case "$which" in
 	source) db=ecoloweb app=import_ecoloweb_data/$dep ;;
@@ -343,12 +331,12 @@ terminate() {
 	esac
 	start_launch "$case_db" "$work/case$ncase.fault.log" "${fault_args[@]}"
 	deadline=$((SECONDS + 30))
-	done=
+	hit=''
 	while alive "$imp_pid" && [ "$SECONDS" -lt "$deadline" ]; do
-		terminated "$db" "$app" && done=1 && break
+		terminated "$db" "$app" && hit=1 && break
 		sleep 0.02
 	done
-	[ -n "$done" ] || case_fail "no $which session of $dep could be terminated"
+	[ -n "$hit" ] || case_fail "no $which session of $dep could be terminated"
 	wait_launch
 	rc_fault=$rc
 	expect_status 0 1 # the source session may be reopened by the retry
@@ -530,11 +518,11 @@ printf '%s\n' "${results[@]}" | awk -F'|' '
 	{ key = $1 "|" $2; n[key]++; split($3, a, ": "); o[key, a[2]]++
 	  if (!(key in first)) { first[key] = 1; order[++k] = key } }
 	END {
-		printf "%-18s %-11s %7s  %s\n", "fault", "mode", "moments", "outcomes"
+		printf "%-18s %-15s %7s  %s\n", "fault", "mode", "moments", "outcomes"
 		for (i = 1; i <= k; i++) {
 			key = order[i]; split(key, f, "|"); out = ""
 			for (ko in o) { split(ko, p, SUBSEP); if (p[1] == key) out = out sprintf("%s x%d; ", p[2], o[ko]) }
-			printf "%-18s %-11s %7d  %s\n", f[1], f[2], n[key], out
+			printf "%-18s %-15s %7d  %s\n", f[1], f[2], n[key], out
 		}
 	}'
 [ "$ncase" -gt 0 ] || fail "FAULT_ONLY=$only matched no fault"
