@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "pg_async.h"
+#include "resolve.h"
 
 /* The open sessions, for a forked child to drop (pg_async_forget_all). */
 static pg_async *open_sessions;
@@ -92,7 +93,7 @@ static void try_failed(pg_async *pa)
 static void try_connect(pg_async *pa)
 {
 	pa->tries++;
-	if (!pg_connect_start(&pa->pg, pa->conninfo, pa->pg.role, pa->app)) {
+	if (!pg_connect_start(&pa->pg, pa->conninfo, pa->pg.role, pa->app, &pa->pin)) {
 		try_failed(pa);
 		return;
 	}
@@ -230,6 +231,12 @@ void pg_async_init(pg_async *pa, struct ev_loop *loop, const char *role, void *c
 	pa->ctx = ctx;
 	ev_io_init(&pa->io, on_io, -1, EV_READ);
 	ev_timer_init(&pa->timer, on_timer, 0, 0);
+}
+
+const char *pg_async_pin(pg_async *pa, const char *conninfo)
+{
+	resolve_pg_pin(conninfo, &pa->pin);
+	return pa->pin.hostaddr;
 }
 
 void pg_async_connect(pg_async *pa, const char *conninfo, const char *app, pg_async_cb done)

@@ -43,6 +43,7 @@ struct pg_async {
 	pg_async_state state;
 	const char *conninfo;       /* of the connection being opened: must outlive it */
 	const char *app;            /* its application_name, same */
+	pg_pin pin;                 /* pg_async_pin: the server's addresses, "" to look them up */
 	int tries;                  /* connection tries so far */
 	const char *what;           /* the step, for messages */
 	PGresult *res;              /* the statement's result; NULL after a failure; cleared by the
@@ -55,6 +56,15 @@ struct pg_async {
 
 /* pg_async_init prepares a closed session on loop; role leads its log lines ("TARGET"). */
 void pg_async_init(pg_async *pa, struct ev_loop *loop, const char *role, void *ctx);
+
+/*
+ * pg_async_pin makes every later connection of pa go to the address of
+ * conninfo's host resolved now (resolve.h), before the loop runs: a
+ * lookup during the loop would block it. Nothing pinned (a name looked up
+ * at each connection) when it cannot be resolved now. Returns the address,
+ * or "".
+ */
+const char *pg_async_pin(pg_async *pa, const char *conninfo);
 
 /*
  * pg_async_connect opens the session (pg_connect's settings and schedule:

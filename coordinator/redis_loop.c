@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "redis_loop.h"
+#include "resolve.h"
 
 typedef struct pending {
 	struct pending *prev, *next;
@@ -39,6 +40,7 @@ struct redis_loop {
 	const redis_config *cfg;
 	char token[128];
 	char addr[128];
+	char ip[64];           /* cfg->host looked up before the loop, "" when not (resolve.h) */
 	redisAsyncContext *ac; /* NULL when not connected */
 	char why[160];         /* why this client drops the connection: told to its commands */
 	pending *list;
@@ -184,7 +186,8 @@ static void start_session(redis_loop *rl)
  */
 static bool open_context(redis_loop *rl, char *why, size_t len)
 {
-	redisAsyncContext *ac = redisAsyncConnect(rl->cfg->host, rl->cfg->port);
+	redisAsyncContext *ac =
+	        redisAsyncConnect(rl->ip[0] ? rl->ip : rl->cfg->host, rl->cfg->port);
 
 	if (!ac) {
 		snprintf(why, len, "out of memory");
@@ -253,6 +256,8 @@ redis_loop *redis_loop_new(struct ev_loop *loop, const redis_config *cfg, const 
 	rl->loop = loop;
 	rl->cfg = cfg;
 	snprintf(rl->token, sizeof(rl->token), "%s", token);
+	/* looked up now, before the loop: hiredis' connect would block it on a lookup */
+	resolve_host(cfg->host, rl->ip, sizeof(rl->ip));
 	if (cfg->host && strchr(cfg->host, ':'))
 		snprintf(rl->addr, sizeof(rl->addr), "[%.80s]:%d", cfg->host, cfg->port);
 	else

@@ -490,6 +490,10 @@ verdict_queue *vq_new(struct ev_loop *loop, const config *cfg, vq_done_cb done, 
 	q->done = done;
 	q->ctx = ctx;
 	pg_async_init(&q->pa, loop, "TARGET", q);
+	if (*pg_async_pin(&q->pa, cfg->target_conninfo))
+		log_debug("verdict sessions: the APiLos server's addresses %s, looked up before "
+		          "the loop",
+		          q->pa.pin.hostaddr);
 	ev_timer_init(&q->timer, on_timer, 0, 0);
 	q->timer.data = q;
 	return q;

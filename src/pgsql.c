@@ -174,14 +174,24 @@ static bool connect_once(pgconn *pg, const char *conninfo, const char *role,
 
 /* pg_connect_start: see pgsql.h. */
 bool pg_connect_start(pgconn *pg, const char *conninfo, const char *role,
-                      const char *application_name)
+                      const char *application_name, const pg_pin *pin)
 {
-	const char *vals[sizeof(connect_keys) / sizeof(connect_keys[0])];
+	enum { N_KEYS = sizeof(connect_keys) / sizeof(connect_keys[0]) - 1 };
+	const char *keys[N_KEYS + 3], *vals[N_KEYS + 3];
 
+	memcpy(keys, connect_keys, sizeof(connect_keys));
 	connect_vals(vals, conninfo, application_name);
+	if (pin && pin->hostaddr[0]) {
+		/* after dbname: they override what the expanded conninfo says */
+		keys[N_KEYS] = "host";
+		vals[N_KEYS] = pin->host;
+		keys[N_KEYS + 1] = "hostaddr";
+		vals[N_KEYS + 1] = pin->hostaddr;
+		keys[N_KEYS + 2] = vals[N_KEYS + 2] = NULL;
+	}
 	memset(pg, 0, sizeof(*pg));
 	pg->role = role;
-	pg->conn = PQconnectStartParams(connect_keys, vals, 1);
+	pg->conn = PQconnectStartParams(keys, vals, 1);
 	if (pg->conn && PQstatus(pg->conn) != CONNECTION_BAD)
 		return true;
 	return connect_end(pg, false, false);

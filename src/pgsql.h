@@ -12,6 +12,8 @@
 
 #include <libpq-fe.h>
 
+#include "resolve.h"
+
 /*
  * pg_wait_cb is told when pg_stream's query was sent (waiting true) and
  * when its first result came back (false): the time between is spent in
@@ -60,10 +62,11 @@ int pg_connect_wait_s(const pgconn *pg, int try);
  * (PQconnectStartParams, same session settings): the caller drives it with
  * PQconnectPoll on PQsocket, times it (libpq leaves connect_timeout to the
  * caller there), then calls pg_connect_done. False (pg->errmsg) when libpq
- * cannot even start.
+ * cannot even start. pin, when not NULL nor empty, is the server looked up
+ * beforehand (resolve.h): libpq then looks nothing up.
  */
 bool pg_connect_start(pgconn *pg, const char *conninfo, const char *role,
-                      const char *application_name);
+                      const char *application_name, const pg_pin *pin);
 
 /*
  * pg_connect_done ends what pg_connect_start began, ok when PQconnectPoll

@@ -23,6 +23,7 @@
 #include "options.h"
 #include "protocol.h"
 #include "pyfloat.h"
+#include "resolve.h"
 #include "strbuf.h"
 #include "uuid.h"
 
@@ -1403,6 +1404,47 @@ START_TEST(test_uuid_format)
 }
 END_TEST
 
+/* resolve: localhost is pinned to its addresses, one host name per address */
+START_TEST(test_resolve_pin_localhost)
+{
+	pg_pin pin;
+
+	ck_assert(resolve_pg_pin("postgresql://u@localhost:5432/db", &pin));
+	ck_assert_msg(strstr(pin.hostaddr, "127.0.0.1") || strstr(pin.hostaddr, "::1"),
+	              "hostaddr %s", pin.hostaddr);
+	ck_assert(strncmp(pin.host, "localhost", 9) == 0);
+	/* as many host names as addresses */
+	size_t commas_h = 0, commas_a = 0;
+	for (const char *p = pin.host; *p; p++)
+		commas_h += *p == ',';
+	for (const char *p = pin.hostaddr; *p; p++)
+		commas_a += *p == ',';
+	ck_assert_uint_eq(commas_h, commas_a);
+}
+END_TEST
+
+/* resolve: nothing to pin, nothing looked up */
+START_TEST(test_resolve_pin_none)
+{
+	const char *cases[] = {"host=/tmp dbname=x",
+	                       "host=127.0.0.1 dbname=x",
+	                       "postgresql://u@[::1]:5432/db",
+	                       "host=a,b dbname=x",
+	                       "host=localhost hostaddr=127.0.0.1 dbname=x",
+	                       "dbname=x"};
+	pg_pin pin;
+	char ip[64];
+
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		ck_assert_msg(!resolve_pg_pin(cases[i], &pin), "%s pinned", cases[i]);
+		ck_assert_str_eq(pin.hostaddr, "");
+	}
+	ck_assert(!resolve_host("127.0.0.1", ip, sizeof(ip)));
+	ck_assert(!resolve_host("", ip, sizeof(ip)));
+	ck_assert(resolve_host("localhost", ip, sizeof(ip)));
+}
+END_TEST
+
 START_TEST(test_uuid_fork)
 {
 	char parent[37], child[37] = "";
@@ -1498,6 +1540,11 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_surface_text_edges);
 	tcase_add_loop_test(tc, test_py_round2, 0, N_ELEMS(round2_cases));
 	tcase_add_test(tc, test_py_round2_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resolve");
+	tcase_add_test(tc, test_resolve_pin_localhost);
+	tcase_add_test(tc, test_resolve_pin_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("uuid");

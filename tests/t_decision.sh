@@ -16,7 +16,9 @@
 #        nothing is duplicated;
 #     b. its verdict session is cut (pg_terminate_backend) during that
 #        pause: it commits the other two on a new session, logs the retry,
-#        exits 0, and the data equals a clean import.
+#        exits 0, and the data equals a clean import. APiLos is named
+#        localhost there: the loop's sessions use the addresses looked up
+#        before it.
 #     c. without Redis (--jobs 1), killed during that pause: the decision is
 #        the prepared marker ecoloweb-<launch>-commit on APiLos, beside the
 #        two départements left; the next launch, without Redis, commits
@@ -101,9 +103,12 @@ assert_not_contains "a: nothing of the dead launch rolled back" "$out" "rolling 
 assert_eq "a: no prepared transaction left" 0 "$(prepared_in killed)"
 same_as_clean "a" killed
 
-# b. the verdict session cut between two COMMIT PREPAREDs
+# b. the verdict session cut between two COMMIT PREPAREDs; APiLos named
+# localhost: the verdict sessions go to its addresses looked up before the
+# loop (resolve.h), the retry's new session too
 log=$logdir/cut.log
-DATABASE_URL=$(servers_url cut) ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT=3 \
+cut_url=$(servers_url cut)
+DATABASE_URL=${cut_url/127.0.0.1/localhost} ECOLO_TEST_PAUSE_AFTER_FIRST_COMMIT=3 \
 	"$prog" --departement "${DEPS[@]}" --no-progress >"$log" 2>&1 &
 coord=$!
 bg_pids+=("$coord")
