@@ -392,28 +392,17 @@ source_40001() {
 
 # lock_timeout TABLE: TABLE of the target locked by another session past lock_timeout (1 s)
 lock_timeout() {
-	local table=$1 blocker
+	local table=$1
 	new_case lock-timeout || return 0
-	PGAPPNAME=campaign_blocker psql -X -q -d "$case_db" \
-		-c "BEGIN; LOCK TABLE $table IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
-		>/dev/null 2>&1 &
-	blocker=$!
-	bg_pids+=("$blocker")
-	wait_until "the blocking session" 20 blocker_holds "$case_db"
+	run_blocker "$case_db" "LOCK TABLE $table IN ACCESS EXCLUSIVE MODE"
 	target_options="?options=-c%20lock_timeout%3D1s"
 	run_launch "$case_db" "$work/case$ncase.fault.log" "${fault_args[@]}"
 	rc_fault=$rc
 	target_options=
-	psql_q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = 'campaign_blocker'" >/dev/null
-	wait "$blocker" 2>/dev/null
+	unblock "$case_db"
 	expect_status 1
 	grep -q "55P03" "$imp_log" || case_fail "no lock_timeout (55P03) in the log"
 	end_case lock-timeout "$table locked" ""
-}
-blocker_holds() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'campaign_blocker' AND wait_event = 'PgSleep'")" = 1 ]
 }
 
 # --- the campaign -----------------------------------------------------------------------

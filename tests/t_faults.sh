@@ -152,42 +152,17 @@ writing() {
 		WHERE application_name = 'import_ecoloweb_data/$2' AND backend_xid IS NOT NULL")" = 1 ]
 }
 
-# blocked DB DEP: the main session of the worker of DEP waits for a lock
-blocked() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'import_ecoloweb_data/$2' AND wait_event_type = 'Lock'")" = 1 ]
-}
 # n_blocked DB N: N workers wait for a lock
 n_blocked() {
 	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
 		WHERE application_name ~ '^import_ecoloweb_data/[0-9AB]+$' AND wait_event_type = 'Lock'")" = "$2" ]
 }
 
-# run_blocker DB SQL: a background session (application_name
-# t_faults_blocker) runs SQL then sleeps inside its transaction
-run_blocker() {
-	local db=$1 sql=$2
-	PGAPPNAME=t_faults_blocker psql -X -q -d "$db" \
-		-c "BEGIN; $sql; SELECT pg_sleep($timeout_s); COMMIT" >/dev/null 2>&1 &
-	blocker_pid=$!
-	bg_pids+=("$blocker_pid")
-	wait_until "the blocking session of the test" 20 blocker_sleeps "$db"
-}
-blocker_sleeps() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 't_faults_blocker' AND wait_event = 'PgSleep'")" = 1 ]
-}
 # block_key29 DB: holds the reference of the last convention of 29, uncommitted
 block_key29() {
 	run_blocker "$1" "INSERT INTO ecoloweb_ecoloreference
 		(apilos_model, ecolo_id, apilos_id, departement, est_supprime)
 		VALUES ('conventions.Convention', '$key29', -1, '29', false)"
-}
-# unblock DB: ends the blocking session (its transaction rolls back)
-unblock() {
-	psql_q "$1" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = 't_faults_blocker'" >/dev/null
-	wait "$blocker_pid" 2>/dev/null || true
 }
 
 no_session_left() {

@@ -135,26 +135,9 @@ run_b() {
 # DEP, uncommitted, so that the worker of DEP waits on the unique index
 block_dep() {
 	local db=$1 dep=$2
-	PGAPPNAME=t_leases_blocker psql -X -q -d "$db" -c "BEGIN;
-		INSERT INTO ecoloweb_ecoloreference (apilos_model, ecolo_id, apilos_id, departement, est_supprime)
-		VALUES ('conventions.Convention', '${last_key[$dep]}', -1, '$dep', false);
-		SELECT pg_sleep($timeout_s); COMMIT" >/dev/null 2>&1 &
-	blocker_pid=$!
-	bg_pids+=("$blocker_pid")
-	wait_until "the blocking session" 20 blocker_sleeps "$db"
-}
-blocker_sleeps() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 't_leases_blocker' AND wait_event = 'PgSleep'")" = 1 ]
-}
-unblock() {
-	psql_q "$1" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = 't_leases_blocker'" >/dev/null
-	wait "$blocker_pid" 2>/dev/null || true
-}
-blocked() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'import_ecoloweb_data/$2' AND wait_event_type = 'Lock'")" = 1 ]
+	run_blocker "$db" "INSERT INTO ecoloweb_ecoloreference
+		(apilos_model, ecolo_id, apilos_id, departement, est_supprime)
+		VALUES ('conventions.Convention', '${last_key[$dep]}', -1, '$dep', false)"
 }
 
 

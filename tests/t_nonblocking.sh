@@ -115,30 +115,11 @@ all_rolled_back() { [ "$(log_count '\] prepared transaction rolled back')" = 3 ]
 others_prepared() { [ "$(log_count '\] prepared as ecoloweb-[0-9]+-(22|35):')" = 2 ]; }
 worker_pid() { sed -n "s/.*\[$1\] worker started (pid \([0-9]*\)).*/\1/p" "$log" | head -n 1; }
 
-# blocked DB DEP: the main session of the worker of DEP waits for a lock
-blocked() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 'import_ecoloweb_data/$2' AND wait_event_type = 'Lock'")" = 1 ]
-}
-
 # block_key29 DB: a background session holds the reference of the last convention of 29
 block_key29() {
-	PGAPPNAME=t_nonblocking_blocker psql -X -q -d "$1" -c "BEGIN;
-		INSERT INTO ecoloweb_ecoloreference (apilos_model, ecolo_id, apilos_id, departement, est_supprime)
-		VALUES ('conventions.Convention', '$key29', -1, '29', false);
-		SELECT pg_sleep(300); COMMIT" >/dev/null 2>&1 &
-	blocker_pid=$!
-	bg_pids+=("$blocker_pid")
-	wait_until "the blocking session of the test" 20 blocker_sleeps "$1"
-}
-blocker_sleeps() {
-	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = 't_nonblocking_blocker' AND wait_event = 'PgSleep'")" = 1 ]
-}
-unblock() {
-	psql_q "$1" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = 't_nonblocking_blocker'" >/dev/null
-	wait "$blocker_pid" 2>/dev/null || true
+	run_blocker "$1" "INSERT INTO ecoloweb_ecoloreference
+		(apilos_model, ecolo_id, apilos_id, departement, est_supprime)
+		VALUES ('conventions.Convention', '$key29', -1, '29', false)"
 }
 
 # held DB: 29 waits in the middle of its import, 22 and 35 are prepared

@@ -2,8 +2,9 @@
 #
 # tests/lib/import_checks.sh
 #     Checks shared by the tests of parallel imports (t_parallel, t_faults,
-#     t_leases): the oracle, duplicates of shared entities, background
-#     processes. Sourced after common.sh and servers.sh; reads $SRC (the
+#     t_leases, t_nonblocking, t_fault_campaign): the oracle, duplicates of
+#     shared entities, background processes, a blocking session of the
+#     test. Sourced after common.sh and servers.sh; reads $SRC (the
 #     Ecoloweb URL) and the array bg_pids.
 
 bg_pids=()
@@ -76,4 +77,32 @@ conventions_of() {
 	psql_q "$1" "SELECT count(*) FROM ecoloweb_ecoloreference r
 		JOIN conventions_convention c ON c.id = r.apilos_id
 		WHERE r.apilos_model = 'conventions.Convention' AND r.departement = '$2'"
+}
+
+# run_blocker DB SQL: a background session of the test (application_name
+# test_blocker) runs SQL, then sleeps inside its transaction until unblock
+# ends it (at most BLOCKER_SECONDS, 300 by default); blocker_pid is its psql
+run_blocker() {
+	local db=$1 sql=$2
+	PGAPPNAME=test_blocker psql -X -q -d "$db" \
+		-c "BEGIN; $sql; SELECT pg_sleep(${BLOCKER_SECONDS:-300}); COMMIT" >/dev/null 2>&1 &
+	blocker_pid=$!
+	bg_pids+=("$blocker_pid")
+	wait_until "the blocking session of the test" 20 blocker_sleeps "$db"
+}
+blocker_sleeps() {
+	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 'test_blocker' AND wait_event = 'PgSleep'")" = 1 ]
+}
+# unblock DB: ends the blocking session (its transaction rolls back)
+unblock() {
+	psql_q "$1" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'test_blocker'" >/dev/null
+	wait "$blocker_pid" 2>/dev/null || true
+}
+
+# blocked DB DEP: the main session of the worker of DEP waits for a lock
+blocked() {
+	[ "$(psql_q "$1" "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 'import_ecoloweb_data/$2' AND wait_event_type = 'Lock'")" = 1 ]
 }
