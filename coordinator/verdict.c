@@ -349,21 +349,26 @@ void verdict_forget_decision(redis_client *redis, const char *launch_id)
 		         launch_id, redis->err);
 }
 
+/* listed tells whether gid is one of the prepared transactions of listing. */
+static bool listed(const PGresult *listing, const char *gid)
+{
+	for (int i = 0; i < PQntuples(listing); i++) {
+		if (strcmp(PQgetvalue(listing, i, 0), gid) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* decision_of reads the decision recorded for gid's launch: 1 commit, 0 none, -1 cannot tell. */
-static int decision_of(pgconn *pg, redis_client *redis, const char *gid)
+static int decision_of(const PGresult *listing, redis_client *redis, const char *gid)
 {
 	char launch_id[64], decision[32], marker[96];
 
 	if (!gid_launch(gid, launch_id, sizeof(launch_id)))
 		return 0;
-	/* without Redis, the decision is a prepared marker (verdict.h) */
+	/* without Redis, the decision is a prepared marker (verdict.h), listed with the rest */
 	verdict_gid(marker, sizeof(marker), launch_id, MARKER_DEP);
-	const char *params[] = {marker};
-	PGresult *res = pg_exec(pg, "COMMIT decision marker",
-	                        "SELECT 1 FROM pg_prepared_xacts WHERE gid = $1", 1, params);
-	bool marked = res && PQntuples(res) > 0;
-	PQclear(res);
-	if (marked)
+	if (listed(listing, marker))
 		return 1;
 	if (redis == NULL || redis->ctx == NULL)
 		return 0;
@@ -426,12 +431,12 @@ static bool cleanup_marker(const config *cfg, pgconn *pg, const char *gid)
  * had decided COMMIT (some of its départements may be committed already),
  * else rolled back; left alone when Redis cannot say which.
  */
-static bool cleanup_one(const config *cfg, pgconn *pg, redis_client *redis, verdict_session *s,
-                        const char *gid)
+static bool cleanup_one(const config *cfg, pgconn *pg, const PGresult *listing, redis_client *redis,
+                        verdict_session *s, const char *gid)
 {
 	if (verdict_is_marker(gid))
 		return cleanup_marker(cfg, pg, gid);
-	int decision = decision_of(pg, redis, gid);
+	int decision = decision_of(listing, redis, gid);
 
 	if (decision < 0) {
 		log_warn("prepared transaction %s left by a launch that died: its decision cannot "
@@ -471,7 +476,7 @@ bool verdict_cleanup(const config *cfg, redis_client *redis)
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		const char *gid = PQgetvalue(res, i, 0);
 		if (!gid_owner_alive(&pg, redis, gid))
-			ok = cleanup_one(cfg, &pg, redis, &vs, gid) && ok;
+			ok = cleanup_one(cfg, &pg, res, redis, &vs, gid) && ok;
 	}
 	PQclear(res);
 	verdict_session_close(&vs);

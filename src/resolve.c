@@ -20,17 +20,30 @@ static bool is_numeric(const char *host)
 	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-bool resolve_host(const char *host, char *out, size_t len)
+/*
+ * look_up returns the addresses of host for a TCP connection (to free with
+ * freeaddrinfo), NULL when there is nothing to look up (empty, a Unix
+ * socket, numeric already) or the lookup fails.
+ */
+static struct addrinfo *look_up(const char *host)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
+
+	if (!host || !*host || host[0] == '/' || is_numeric(host) ||
+	    getaddrinfo(host, NULL, &hints, &res) != 0)
+		return NULL;
+	return res;
+}
+
+bool resolve_host(const char *host, char *out, size_t len)
+{
+	struct addrinfo *res = look_up(host);
 	bool ok;
 
 	if (len > 0)
 		out[0] = '\0';
-	if (!host || !*host || host[0] == '/' || is_numeric(host))
-		return false;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+	if (!res)
 		return false;
 	ok = getnameinfo(res->ai_addr, res->ai_addrlen, out, (socklen_t)len, NULL, 0,
 	                 NI_NUMERICHOST) == 0;
@@ -77,16 +90,14 @@ static bool pin_addresses(const char *host, const struct addrinfo *res, pg_pin *
 
 bool resolve_pg_pin(const char *conninfo, pg_pin *pin)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	struct addrinfo *res = NULL;
 	PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
 	const char *host = option_value(opts, "host");
 	bool ok = false;
 
 	pin->host[0] = pin->hostaddr[0] = '\0';
-	if (host && host[0] != '/' && !strchr(host, ',') && !is_numeric(host) &&
-	    !option_value(opts, "hostaddr") && strlen(host) < 64 &&
-	    getaddrinfo(host, NULL, &hints, &res) == 0)
+	if (host && !strchr(host, ',') && !option_value(opts, "hostaddr") && strlen(host) < 64 &&
+	    (res = look_up(host)) != NULL)
 		ok = pin_addresses(host, res, pin);
 	if (res)
 		freeaddrinfo(res);
