@@ -156,6 +156,23 @@ static bool plan_launch(launch *l, const config *cfg)
 	return true;
 }
 
+/*
+ * release_dead_locks deletes the reference locks that workers killed on
+ * this machine left behind (SIGKILL gives no time to release them): they
+ * would otherwise stay until they expire. A failure only delays that.
+ */
+static void release_dead_locks(redis_client *rc)
+{
+	size_t n = 0;
+
+	if (!redis_locks_release_dead(rc, &n))
+		log_warn("Redis: cannot release the locks of dead processes (%s): they expire by "
+		         "themselves",
+		         rc->err);
+	else if (n > 0)
+		log_info("Redis: %zu lock(s) left by killed processes of this machine released", n);
+}
+
 /* open_redis connects the coordinator to Redis, cleans up and takes the leases. */
 static bool open_redis(launch *l, const config *cfg, redis_client *rc)
 {
@@ -171,6 +188,11 @@ static bool open_redis(launch *l, const config *cfg, redis_client *rc)
 	}
 	if (!verdict_cleanup(cfg, rc))
 		return false;
+	release_dead_locks(rc);
+	if (rc->ctx == NULL && !redis_client_connect_retried(rc, &cfg->redis, token)) {
+		log_error("REDIS_URL (%s): %s", cfg->redis_safe, rc->err);
+		return false;
+	}
 	if (l->opts->dry_run)
 		return true;
 	if (!leases_acquire(rc, l))
@@ -224,8 +246,12 @@ static int run(const options *opts, const config *cfg)
 		 * some départements are in, and the next launch commits the rest */
 		if (l.prepared && status != EXIT_CODE_OK && !l.decided_commit)
 			verdict_sweep(cfg, l.launch_id);
-		if (l.redis)
+		if (l.redis) {
 			leases_release(&rc, cfg, &l);
+			/* after the workers: one SIGKILLed in this launch may have held some */
+			if (rc.ctx)
+				release_dead_locks(&rc);
+		}
 		log_info("exit status %d", status);
 	}
 	pg_disconnect(&presence);

@@ -722,6 +722,74 @@ bool redis_lock_take_over_dead(redis_client *rc, char *const *keys, size_t n, lo
 	return ok;
 }
 
+/* release_if_held deletes key if dead still holds it (compare-and-delete with dead's token). */
+static int release_if_held(redis_client *rc, const char *key, const char *dead)
+{
+	int got = -1;
+	redisReply *reply = redisCommand(rc->ctx, "EVAL %s 1 %s %s", unlock_script.body, key, dead);
+
+	if (!reply) {
+		fail(rc, "release of a dead owner's lock", NULL);
+		return -1;
+	}
+	if (reply->type == REDIS_REPLY_INTEGER)
+		got = reply->integer == 1;
+	else
+		fail(rc, "release of a dead owner's lock", reply);
+	freeReplyObject(reply);
+	return got;
+}
+
+/* release_dead_page releases, among the n keys of one SCAN page, those whose holder died. */
+static bool release_dead_page(redis_client *rc, redisReply *keys, size_t *released)
+{
+	bool *none = calloc(keys->elements + 1, sizeof(bool));
+	char(*holders)[256] = calloc(keys->elements + 1, sizeof(*holders));
+	char **names = calloc(keys->elements + 1, sizeof(char *));
+	bool ok = none && holders && names;
+
+	for (size_t i = 0; ok && i < keys->elements; i++) {
+		ok = keys->element[i]->type == REDIS_REPLY_STRING;
+		names[i] = keys->element[i]->str;
+	}
+	ok = ok && read_holders(rc, names, keys->elements, none, holders);
+	for (size_t i = 0; ok && i < keys->elements; i++) {
+		if (!holders[i][0] || !owner_token_dead(holders[i]))
+			continue;
+		int got = release_if_held(rc, names[i], holders[i]);
+		ok = got >= 0;
+		*released += got == 1;
+	}
+	free(none);
+	free(holders);
+	free(names);
+	return ok;
+}
+
+bool redis_locks_release_dead(redis_client *rc, size_t *released)
+{
+	char cursor[32] = "0";
+	bool ok = connected(rc);
+
+	*released = 0;
+	do {
+		redisReply *reply = ok ? redisCommand(rc->ctx, "SCAN %s MATCH %s* COUNT 1000",
+		                                      cursor, REDIS_LOCK_PREFIX)
+		                       : NULL;
+		if (ok && (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		           reply->element[0]->type != REDIS_REPLY_STRING ||
+		           reply->element[1]->type != REDIS_REPLY_ARRAY)) {
+			ok = fail(rc, "SCAN of the locks", reply);
+		} else if (ok) {
+			snprintf(cursor, sizeof(cursor), "%s", reply->element[0]->str);
+			ok = release_dead_page(rc, reply->element[1], released);
+		}
+		if (reply)
+			freeReplyObject(reply);
+	} while (ok && strcmp(cursor, "0") != 0);
+	return ok;
+}
+
 bool redis_decision_key(char *buf, size_t len, const char *launch_id)
 {
 	if (!launch_id || !*launch_id || strlen(launch_id) + sizeof(DECISION_PREFIX) > len)

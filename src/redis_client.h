@@ -14,6 +14,9 @@
 
 #include "config.h"
 
+/* every reference lock is "ecoloweb:lock:<apilos model>:<ecolo id>" */
+#define REDIS_LOCK_PREFIX "ecoloweb:lock:"
+
 typedef struct redis_client {
 	void *ctx;       /* redisContext *, NULL when not connected */
 	char token[128]; /* owner token: "<host>:<pid>:<launch>" */
@@ -50,6 +53,15 @@ bool redis_lock_many(redis_client *rc, char *const *keys, size_t n, long ttl_ms,
  */
 bool redis_lock_take_over_dead(redis_client *rc, char *const *keys, size_t n, long ttl_ms,
                                bool *acquired);
+
+/*
+ * redis_locks_release_dead deletes every lock (REDIS_LOCK_PREFIX) whose
+ * holder is a dead process of this machine: a worker SIGKILLed while it
+ * held one. Nobody may need such a lock again (its row was created, or
+ * the launch rolled back), and it would stay until it expires. released
+ * counts them. False on a Redis error (rc->err).
+ */
+bool redis_locks_release_dead(redis_client *rc, size_t *released);
 
 /* redis_unlock_many releases the keys this owner holds (compare-and-delete), one round trip. */
 bool redis_unlock_many(redis_client *rc, char *const *keys, size_t n);

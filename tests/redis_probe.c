@@ -7,7 +7,8 @@
  *
  *       basic   two owners A and B: locks, unlock by the wrong owner, TTL
  *               expiry, NOSCRIPT fallback, leases, error replies and a
- *               connection killed by the server (Redis without password)
+ *               connection killed by the server, the sweep of the locks
+ *               of dead processes (Redis without password)
  *       gone    connects, prints READY, waits for a line on stdin (the
  *               script stops Redis meanwhile), then every call must fail
  *       down    Redis is stopped: connecting and every call must fail
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hiredis.h>
@@ -248,6 +250,57 @@ static void phase_errors(redis_client *a, redis_client *b, const redis_config *c
 	raw_int(raw, "DEL", key);
 }
 
+/* dead_pid returns the pid of a child that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+/* set_lock sets lock key i of the phase (prefix) to holder, straight through raw. */
+static void set_lock(redisContext *raw, const char *prefix, int i, const char *holder)
+{
+	freeReplyObject(redisCommand(raw, "SET %s%d %s PX 60000", prefix, i, holder));
+}
+
+/*
+ * phase_dead_locks: redis_locks_release_dead deletes the locks of dead
+ * processes of this machine over several SCAN pages, and only those.
+ */
+static void phase_dead_locks(redis_client *a, redisContext *raw)
+{
+	enum { N_DEAD = 2500 };
+	char host[64] = "", prefix[96], dead[128], live[128], other[128], buf[128];
+	size_t released = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(prefix, sizeof(prefix), REDIS_LOCK_PREFIX "probe-dead:%ld:", (long)getpid());
+	snprintf(dead, sizeof(dead), "%s:%ld:launch", host, (long)dead_pid());
+	snprintf(live, sizeof(live), "%s:%ld:launch", host, (long)getpid());
+	snprintf(other, sizeof(other), "not-%s:%ld:launch", host, (long)dead_pid());
+	for (int i = 0; i < N_DEAD; i++)
+		set_lock(raw, prefix, i, dead);
+	set_lock(raw, prefix, N_DEAD, live);
+	set_lock(raw, prefix, N_DEAD + 1, other);
+	bool ok = redis_locks_release_dead(a, &released);
+	check(ok && released == N_DEAD, a, "the %d locks of a dead process are released (%zu)",
+	      N_DEAD, released);
+	snprintf(buf, sizeof(buf), "%s%d", prefix, N_DEAD - 1);
+	check(raw_int(raw, "EXISTS", buf) == 0, NULL, "a dead process's lock is gone");
+	snprintf(buf, sizeof(buf), "%s%d", prefix, N_DEAD);
+	check(raw_int(raw, "EXISTS", buf) == 1, NULL, "a live process's lock is kept");
+	snprintf(buf, sizeof(buf), "%s%d", prefix, N_DEAD + 1);
+	check(raw_int(raw, "EXISTS", buf) == 1, NULL, "another machine's lock is kept");
+	ok = redis_locks_release_dead(a, &released);
+	check(ok && released == 0, a, "a second sweep releases nothing (%zu)", released);
+	for (int i = N_DEAD; i < N_DEAD + 2; i++)
+		freeReplyObject(redisCommand(raw, "DEL %s%d", prefix, i));
+}
+
 /* phase_basic runs the two-owner scenario. */
 static void phase_basic(const redis_config *cfg)
 {
@@ -270,6 +323,7 @@ static void phase_basic(const redis_config *cfg)
 		phase_locks(&a, &b, raw, k);
 		phase_expiry(&a, &b, raw, k);
 		phase_leases(&a, &b, raw, dep);
+		phase_dead_locks(&a, raw);
 		phase_errors(&a, &b, cfg, raw, k);
 	}
 	redis_client_close(&a);

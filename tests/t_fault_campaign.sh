@@ -253,7 +253,7 @@ end_case() {
 	settle_and_check "$case_db" "$allow"
 	rerun_and_compare "$case_db"
 	record "$fault" "$moment: exit $rc_fault, settled $settled, re-run equal"
-	grep -h "taken over\|try [0-9] of" "$work/case$ncase".*.log | sed 's/^/    | /' | head -n 3
+	grep -h "taken over\|lock(s) left by killed\|try [0-9] of" "$work/case$ncase".*.log | sed 's/^/    | /' | head -n 3
 	psql_q postgres "DROP DATABASE $case_db" >/dev/null
 }
 

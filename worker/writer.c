@@ -735,7 +735,7 @@ static char *lock_key(const writer *w, const char *key)
 	strbuf sb;
 
 	sb_init(&sb);
-	sb_append(&sb, "ecoloweb:lock:");
+	sb_append(&sb, REDIS_LOCK_PREFIX);
 	sb_append(&sb, entity_model(w->def->ent));
 	sb_append_char(&sb, ':');
 	sb_append(&sb, key);
