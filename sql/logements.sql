@@ -35,7 +35,12 @@ m AS (
 		round(surfaceutile::numeric, 2) AS s_utile,
 		round(surfacehabitable::numeric, 2) AS s_habitable,
 		round(surfaceannexe::numeric, 2) AS s_annexe,
-		round(coefficientmodulation::text::numeric, 4) AS coef
+		round(coefficientmodulation::text::numeric, 4) AS coef,
+		-- milliseconds within Python's years 1..9999: to_timestamp fails
+		-- (the whole query) beyond PostgreSQL's own range
+		CASE WHEN datecreation BETWEEN -62135596800000 AND 253402300799999
+			THEN (to_timestamp(datecreation / 1000) AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Paris'
+		END AS created
 	FROM src
 )
 SELECT
@@ -54,10 +59,8 @@ SELECT
 	coef AS coeficient,
 	montantloyer AS loyer,
 	plafond AS loyer_par_metre_carre,
-	(to_timestamp(datecreation / 1000) AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Paris'
-		AS _q_cree_le,
-	(to_timestamp(datecreation / 1000) AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Paris'
-		AS _q_mis_a_jour_le,
+	created AS _q_cree_le,
+	created AS _q_mis_a_jour_le,
 	CASE
 		WHEN greatest(abs(s_corrigee), abs(s_utile), abs(s_habitable), abs(s_annexe)) >= 1e10
 			THEN 'surface: value out of numeric(12,2) (corrigee ' || surfacecorrigee
@@ -65,6 +68,8 @@ SELECT
 			     || ', annexe ' || surfaceannexe || ')'
 		WHEN abs(coef) >= 1e8 THEN
 			'coeficient: value ' || coefficientmodulation || ' does not fit numeric(12,4)'
+		WHEN created IS NULL AND datecreation IS NOT NULL THEN
+			'cree_le: datecreation ' || datecreation || ' ms is outside years 1..9999'
 	END AS _error,
 	NULL::text AS _warn,
 	false AS _skip

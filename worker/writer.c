@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pyfloat.h"
 #include "redis_client.h"
+#include "row_check.h"
 #include "strbuf.h"
 #include "uuid.h"
 #include "worker.h"
@@ -25,7 +26,8 @@ typedef enum action { A_CREATE, A_MATCH, A_UPDATE, A_SKIP, A_NULL } action;
 typedef struct layout {
 	int ncols;
 	char **names;
-	bool *target; /* a column of the APiLos table (not a meta "_" column) */
+	bool *target;             /* a column of the APiLos table (not a meta "_" column) */
+	const column_rule **rule; /* what APiLos accepts there; NULL for the meta columns */
 	int key, ecolo, error, warn, skip, q_cree, q_maj;
 	int fk[MAX_FKS];
 } layout;
@@ -80,19 +82,41 @@ static int column_index(const layout *lay, const char *name)
 	return -1;
 }
 
-/* build_layout reads the column names of the query's first row. */
-static void build_layout(writer *w, const PGresult *res)
+/* is_time_column: the query's creation and update times of an auto_now model */
+static bool is_time_column(const char *name)
+{
+	return strcmp(name, "_q_cree_le") == 0 || strcmp(name, "_q_mis_a_jour_le") == 0;
+}
+
+/*
+ * build_layout reads the column names of the query's first row. False when
+ * a column of APiLos has no rule (src/column_rules.c): every mapped column
+ * must say what APiLos accepts.
+ */
+static bool build_layout(writer *w, const PGresult *res)
 {
 	layout *lay = &w->lay;
+	bool ok = true;
 
 	lay->ncols = PQnfields(res);
 	lay->names = calloc(lay->ncols, sizeof(char *));
 	lay->target = calloc(lay->ncols, sizeof(bool));
-	if (!lay->names || !lay->target)
+	lay->rule = calloc(lay->ncols, sizeof(column_rule *));
+	if (!lay->names || !lay->target || !lay->rule)
 		abort();
 	for (int i = 0; i < lay->ncols; i++) {
 		lay->names[i] = strdup(PQfname(res, i));
 		lay->target[i] = lay->names[i][0] != '_';
+		if (!lay->target[i] && !is_time_column(lay->names[i]))
+			continue;
+		/* _q_cree_le is written into cree_le: the rule of cree_le */
+		lay->rule[i] =
+		        column_rule_find(w->def->table, lay->names[i] + (lay->target[i] ? 0 : 3));
+		if (lay->rule[i] == NULL) {
+			log_error("%s.%s has no rule of what APiLos accepts (src/column_rules.c)",
+			          w->def->table, lay->names[i]);
+			ok = false;
+		}
 	}
 	lay->key = column_index(lay, "_key");
 	lay->ecolo = column_index(lay, "_ecolo");
@@ -104,6 +128,7 @@ static void build_layout(writer *w, const PGresult *res)
 	for (int f = 0; f < w->def->n_fks; f++)
 		lay->fk[f] = column_index(lay, w->def->fks[f].key_field);
 	w->have_layout = true;
+	return ok;
 }
 
 static void free_layout(layout *lay)
@@ -112,6 +137,7 @@ static void free_layout(layout *lay)
 		free(lay->names[i]);
 	free(lay->names);
 	free(lay->target);
+	free(lay->rule);
 }
 
 /* row_label names a row in messages: "lot 421328:PLUS:0 (ecolo_programmelogement 557612)". */
@@ -194,8 +220,8 @@ static bool on_row(void *arg, const PGresult *res)
 
 	if (worker_stop_requested)
 		return false;
-	if (!w->have_layout)
-		build_layout(w, res);
+	if (!w->have_layout && !build_layout(w, res))
+		return false;
 	ctx->counts[w->def->ent].read++;
 	fault_point("read");
 
@@ -223,6 +249,12 @@ static bool on_row(void *arg, const PGresult *res)
 	if (w->lay.skip >= 0 && v[w->lay.skip] && strcmp(v[w->lay.skip], "t") == 0) {
 		free_values(v, w->lay.ncols);
 		return true;
+	}
+	/* what APiLos could not read back is reported, never written (§7 C5) */
+	if (!row_check(w->lay.rule, v, w->lay.ncols, why, sizeof(why))) {
+		bool go_on = mapping_error(w, v, why);
+		free_values(v, w->lay.ncols);
+		return go_on;
 	}
 	w->rows[w->n++] = (wrow){.values = v};
 	return w->n < WRITER_BATCH || flush(w);
