@@ -20,18 +20,11 @@
 #include "redis_client.h"
 #include "run.h"
 #include "summary.h"
+#include "target_schema.h"
 #include "verdict.h"
 
-/* Tables the importer writes: their absence means DATABASE_URL is not an APiLos database. */
-static const char check_schema_sql[] =
-        "SELECT t FROM unnest(ARRAY['ecoloweb_ecoloreference', 'conventions_convention', "
-        "'programmes_programme', 'programmes_lot', 'programmes_logement', 'bailleurs_bailleur', "
-        "'instructeurs_administration', 'conventions_piecejointe', 'conventions_evenement', "
-        "'programmes_referencecadastrale', 'programmes_repartitionsurface', "
-        "'conventions_convention_avenant_types', 'conventions_avenanttype']) AS t "
-        "WHERE to_regclass(t) IS NULL";
-
-/* check_servers connects to both databases once, checks the APiLos schema, and disconnects. */
+/* check_servers connects to both databases once, checks the APiLos tables and columns, and
+ * disconnects. */
 static bool check_servers(const config *cfg)
 {
 	pgconn src, dst;
@@ -48,12 +41,7 @@ static bool check_servers(const config *cfg)
 		pg_disconnect(&src);
 		return false;
 	}
-	PGresult *res = pg_exec(&dst, "APiLos schema check", check_schema_sql, 0, NULL);
-	if (res && PQntuples(res) > 0)
-		log_error("DATABASE_URL (%s): not an APiLos database: table %s is missing",
-		          cfg->target_safe, PQgetvalue(res, 0, 0));
-	ok = res && PQntuples(res) == 0;
-	PQclear(res);
+	ok = target_schema_check(&dst, cfg->target_safe);
 	/* the children must not inherit these sessions (a child's PQfinish would end them) */
 	pg_disconnect(&src);
 	pg_disconnect(&dst);

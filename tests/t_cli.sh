@@ -236,6 +236,21 @@ esac
 # a target that is not an APiLos database: configuration error, nothing written
 DATABASE_URL=$(servers_url postgres) run_cli --departement 22 --no-progress
 assert_eq "target without the APiLos schema: exit status" 2 "$rc"
+assert_contains "target without the APiLos schema: names a missing table" "$all" \
+	"missing table bailleurs_bailleur"
+
+# an APiLos without a table or a column the importer writes (not migrated):
+# refused up front, naming each, nothing written
+psql_q postgres "CREATE DATABASE apilos_partial TEMPLATE apilos" >/dev/null
+psql_q apilos_partial "DROP TABLE conventions_evenement;
+	ALTER TABLE programmes_lot DROP COLUMN loyer_derogatoire;
+	ALTER TABLE ecoloweb_ecoloreference DROP COLUMN est_supprime" >/dev/null
+DATABASE_URL=$(servers_url apilos_partial) run_cli --departement 22 --no-progress
+assert_eq "APiLos without a table and columns: exit status" 2 "$rc"
+assert_match "APiLos without a table and columns: names them all" "$all" \
+	"missing table conventions_evenement; column ecoloweb_ecoloreference.est_supprime; column programmes_lot.loyer_derogatoire"
+assert_eq "APiLos without a table and columns: nothing written" 0 \
+	"$(psql_q apilos_partial 'SELECT count(*) FROM bailleurs_bailleur')"
 
 # valid codes, empty Ecoloweb: nothing to import, success
 CLI_TIMEOUT=300 run_cli --departement 2A 971 --no-progress
