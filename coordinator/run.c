@@ -99,6 +99,11 @@ const char *dep_state_name(dep_state s)
 
 size_t launch_jobs(const options *opts, size_t n)
 {
+	/* a dry run writes the shared bailleurs and administrations into each
+	 * département's own transaction, never committed: two at once would wait
+	 * on each other's unique keys until the end, or deadlock */
+	if (opts->dry_run)
+		return n ? 1 : 0;
 	size_t jobs = opts->jobs > 0 ? (size_t)opts->jobs : (n < 8 ? n : 8);
 
 	return jobs < n ? jobs : n;
@@ -556,7 +561,11 @@ static void check_verdict(loop_state *st)
 	decide_commit(st);
 }
 
-/* fail_dep marks a département failed; by default the whole launch then aborts. */
+/*
+ * fail_dep marks a département failed; by default the whole launch then
+ * aborts. A dry run goes on: it lists every row of every département that
+ * cannot be mapped.
+ */
 static void fail_dep(loop_state *st, dep_run *d)
 {
 	d->state = DEP_FAILED;
@@ -567,7 +576,11 @@ static void fail_dep(loop_state *st, dep_run *d)
 		           "committed, a re-run imports what is missing");
 		return;
 	}
-	if (!st->l->opts->commit_per_departement && !st->l->aborting) {
+	if (st->l->opts->dry_run && !st->l->aborting) {
+		/* nothing is committed anyway: the others go on, to list all their rows */
+		print_line(st->l, LOG_ERROR, d->code,
+		           "département failed: the dry run goes on with the others");
+	} else if (!st->l->opts->commit_per_departement && !st->l->aborting) {
 		st->l->aborting = true;
 		print_line(st->l, LOG_ERROR, d->code,
 		           "département failed: aborting the launch, nothing of it is committed");

@@ -306,7 +306,7 @@ static const char usage_text[] =
         "  --update                  also re-import conventions already imported, updating\n"
         "                            the APiLos rows (local changes there are overwritten)\n"
         "  --jobs N                  run at most N workers at once (1-64; default: one per\n"
-        "                            département, at most 8)\n"
+        "                            département, at most 8; a dry run runs one at once)\n"
         "  --commit-per-departement  commit each département as soon as it is done, so a\n"
         "                            failed one does not hold back the others (default: all\n"
         "                            or nothing for the whole launch)\n"

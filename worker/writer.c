@@ -325,7 +325,11 @@ static bool allocate_ids(writer *w)
 	return true;
 }
 
-/* identity_fetch reads the APiLos rows whose column holds one of the batch's values. */
+/*
+ * identity_fetch reads the APiLos rows whose column holds one of the
+ * batch's values. '' is a value like the others: a NULL siret is written ''
+ * (mapping.md C8) and, siret being unique, two of them are one bailleur.
+ */
 static bool identity_fetch(writer *w, const identity_rule *rule, int field, keymap *found)
 {
 	char **values = calloc(w->n, sizeof(char *));
@@ -335,7 +339,7 @@ static bool identity_fetch(writer *w, const identity_rule *rule, int field, keym
 		abort();
 	for (size_t i = 0; i < w->n; i++) {
 		const char *v = w->rows[i].values[field];
-		if (w->rows[i].act == A_CREATE && v && *v)
+		if (w->rows[i].act == A_CREATE && v)
 			values[n++] = (char *)v;
 	}
 	strbuf sql;
@@ -380,7 +384,7 @@ static bool identity_match(writer *w)
 			const char *v = r->values[field];
 			int32_t id;
 
-			if (r->act != A_CREATE || !v || !*v)
+			if (r->act != A_CREATE || !v)
 				continue;
 			if (keymap_get(&found, v, &id) ||
 			    keymap_get(&ctx->identity[rule->slot], v, &id)) {
@@ -411,7 +415,7 @@ static void dedupe_identity(writer *w)
 			const char *v = field >= 0 ? r->values[field] : NULL;
 			int32_t id;
 
-			if (v && *v && keymap_get(&w->ctx->identity[rule->slot], v, &id)) {
+			if (v && keymap_get(&w->ctx->identity[rule->slot], v, &id)) {
 				r->act = A_MATCH;
 				r->id = id;
 			}
@@ -421,7 +425,7 @@ static void dedupe_identity(writer *w)
 		for (const identity_rule *rule = rules; rule->field; rule++) {
 			int field = column_index(&w->lay, rule->field);
 			const char *v = field >= 0 ? r->values[field] : NULL;
-			if (v && *v)
+			if (v)
 				keymap_put(&w->ctx->identity[rule->slot], v, r->id);
 		}
 	}
