@@ -287,13 +287,10 @@ assert_contains "wrong Redis password: said" "$(output_of wrong_redis)" "WRONGPA
 REDIS_URL="redis://importer:$WRONG_REDIS@127.0.0.1:$R/0" \
 	sec_run wrong_redis_acl 2 --departement 22 --no-progress --debug
 assert_contains "wrong Redis ACL password: said" "$(output_of wrong_redis_acl)" "WRONGPASS"
-# a password in the URL's query that holds an '@' (valid for libpq)
-EXTRA_SECRETS=(Qry4a Qry4b)
-ECOLO_DATABASE_URL="postgresql://sec_src@127.0.0.1:$P/ecoloweb?password=Qry4a@Qry4b" \
+ECOLO_DATABASE_URL="postgresql://sec_src@127.0.0.1:$P/ecoloweb?password=$WRONG_SRC" \
 	sec_run wrong_src_query 2 --departement 22 --no-progress --debug
 assert_contains "wrong source password in the query: said" "$(output_of wrong_src_query)" \
 	"password authentication failed"
-EXTRA_SECRETS=()
 
 # databases that do not exist
 ECOLO_DATABASE_URL="postgresql://sec_src:$SRC_PW_URL@127.0.0.1:$P/no_such_db" \
@@ -324,6 +321,10 @@ bad_setting bad_url_at ECOLO_DATABASE_URL \
 	"postgresql://sec_src:Frag1a@Frag1b@127.0.0.1:$P/ecoloweb" Frag1a Frag1b
 bad_setting bad_url_slash ECOLO_DATABASE_URL \
 	"postgresql://sec_src:Frag2a/Frag2b@127.0.0.1:$P/ecoloweb" Frag2a Frag2b
+bad_setting bad_url_query_at ECOLO_DATABASE_URL \
+	"postgresql://sec_src@127.0.0.1:$P/ecoloweb?password=Frag4a@Frag4b" Frag4a Frag4b
+bad_setting bad_url_query_amp ECOLO_DATABASE_URL \
+	"postgresql://sec_src@127.0.0.1:$P/ecoloweb?password=Frag0a&Frag0b" Frag0a Frag0b
 bad_setting bad_url_percent ECOLO_DATABASE_URL \
 	"postgresql://sec_src:Frag3a%zzFrag3b@127.0.0.1:$P/ecoloweb" Frag3a Frag3b
 bad_setting bad_url_param ECOLO_DATABASE_URL "$SRC?bogus=1"
