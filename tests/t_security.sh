@@ -109,20 +109,23 @@ export PGPASSFILE=$d/no-pgpass
 export ECOLO_DATABASE_URL=$SRC DATABASE_URL=$DST REDIS_URL=$REDIS
 
 # no_password NAME FILE...: no form of any password in the files (nor
-# the extra fragments of EXTRA_SECRETS)
+# the extra fragments of EXTRA_SECRETS); one grep for all of them
 no_password() {
-	local name=$1 s f
+	local name=$1 f files=() hits
 	shift
 	for f in "$@"; do
-		[ -e "$f" ] || continue
-		for s in "${SECRETS[@]}" "${EXTRA_SECRETS[@]}"; do
-			if grep -F -q -- "$s" "$f"; then
-				grep -F -n -- "$s" "$f" | head -n 5 | sed 's/^/  | /' >&2
-				fail "$name: a password ([$s]) appears in ${f##*/}"
-			fi
-		done
+		[ -e "$f" ] && files+=("$f")
 	done
-	printf 'ok: %s: no password in %s file(s)\n' "$name" "$#"
+	printf '%s\n' "${SECRETS[@]}" "${EXTRA_SECRETS[@]}" >"$d/secrets"
+	if [ "${#files[@]}" -gt 0 ] &&
+		hits=$(grep -F -n -H -f "$d/secrets" -- "${files[@]}"); then
+		printf '%s\n' "$hits" | head -n 5 | sed 's/^/  | /' >&2
+		while IFS= read -r f; do
+			grep -F -q -- "$f" "${files[@]}" && printf '  password shown: [%s]\n' "$f" >&2
+		done <"$d/secrets"
+		fail "$name: a password appears in the output (lines above)"
+	fi
+	printf 'ok: %s: no password in %s file(s)\n' "$name" "${#files[@]}"
 }
 EXTRA_SECRETS=()
 
