@@ -370,4 +370,7 @@ for name in unreach_src unreach_dst unreach_redis; do
 	no_password "$name" "$d/$name.out" "$d/$name.err"
 done
 
+# every background process ended: none is left for kill_bg to signal at exit
+wait "${bg_pids[@]}" 2>/dev/null
+bg_pids=()
 echo "t_security: the Ecoloweb session refuses writes; no password in any output"
