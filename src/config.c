@@ -114,10 +114,20 @@ static bool query_key_is_password(const char *key, size_t n)
 }
 
 /*
+ * note_password records in *after_pw, the first time, where the masked
+ * value of a password ends in out (see mask_lenient).
+ */
+static void note_password(const strbuf *out, size_t *after_pw)
+{
+	if (*after_pw == 0)
+		*after_pw = out->len;
+}
+
+/*
  * mask_url_query appends the query part q (after '?') with the value of
  * every password parameter replaced.
  */
-static void mask_url_query(strbuf *out, const char *q)
+static void mask_url_query(strbuf *out, const char *q, size_t *after_pw)
 {
 	while (*q) {
 		size_t n = strcspn(q, "&");
@@ -126,6 +136,7 @@ static void mask_url_query(strbuf *out, const char *q)
 		if (eq && query_key_is_password(q, (size_t)(eq - q))) {
 			sb_append_n(out, q, (size_t)(eq - q) + 1);
 			sb_append(out, MASK);
+			note_password(out, after_pw);
 		} else {
 			sb_append_n(out, q, n);
 		}
@@ -140,9 +151,10 @@ static void mask_url_query(strbuf *out, const char *q)
  * and of any password= parameter replaced. The user information ends at the
  * last '@': libpq stops at the first one, but an operator who left an '@'
  * unencoded in a password means the last one, and masking too much is
- * harmless where masking too little is not.
+ * harmless where masking too little is not. (Such a URL is refused anyway,
+ * url_stray_at, before its masked form is shown.)
  */
-static void mask_url(strbuf *out, const char *s, size_t prefix)
+static void mask_url(strbuf *out, const char *s, size_t prefix, size_t *after_pw)
 {
 	const char *rest = s + prefix, *at = strrchr(rest, '@'), *q;
 
@@ -164,7 +176,7 @@ static void mask_url(strbuf *out, const char *s, size_t prefix)
 		return;
 	}
 	sb_append_n(out, rest, (size_t)(q - rest) + 1);
-	mask_url_query(out, q + 1);
+	mask_url_query(out, q + 1, after_pw);
 }
 
 /* skip_value returns the end of the conninfo value at p, quoted or not. */
@@ -187,7 +199,7 @@ static const char *skip_value(const char *p)
  * replaced, tokenized as libpq does (spaces around '=', quoted values with
  * backslash escapes). A malformed pair is copied as is and scanning goes on.
  */
-static void mask_kv(strbuf *out, const char *s)
+static void mask_kv(strbuf *out, const char *s, size_t *after_pw)
 {
 	const char *p = s;
 
@@ -225,35 +237,63 @@ static void mask_kv(strbuf *out, const char *s)
 
 			sb_append(out, closed ? "'" MASK "'" : "'" MASK);
 		}
+		if (secret)
+			note_password(out, after_pw);
 		p = end;
 	}
 }
 
-/* mask_lenient returns a malloc'd masked copy of conninfo, parsable or not. */
-static char *mask_lenient(const char *conninfo)
+/*
+ * mask_lenient returns a malloc'd masked copy of conninfo, parsable or not,
+ * and in *after_pw the length of its part up to the end of the first
+ * masked password of a key=value pair or a URL query parameter (0 when
+ * none): what libpq finds wrong past it may be the rest of a password the
+ * operator did not quote or encode.
+ */
+static char *mask_lenient(const char *conninfo, size_t *after_pw)
 {
 	strbuf out;
 	size_t prefix = pg_url_prefix(conninfo);
 
+	*after_pw = 0;
 	sb_init(&out);
 	sb_append(&out, "");
 	if (prefix)
-		mask_url(&out, conninfo, prefix);
+		mask_url(&out, conninfo, prefix, after_pw);
 	else
-		mask_kv(&out, conninfo);
+		mask_kv(&out, conninfo, after_pw);
 	return out.data;
 }
 
 /*
+ * url_stray_at tells whether the URL's text after its scheme (rest) holds
+ * an '@' other than the one libpq takes as the end of user:password: the
+ * first '@' with no '/' before it. Such an '@' is most likely a password's,
+ * unencoded; libpq would then read the rest of that password as the host,
+ * the port or the database, and quote it in its messages.
+ */
+static bool url_stray_at(const char *rest)
+{
+	size_t n = strcspn(rest, "@/");
+
+	return strchr(rest[n] == '@' ? rest + n + 1 : rest, '@') != NULL;
+}
+
+/*
  * conninfo_mask returns a malloc'd copy of a libpq URL or conninfo string
- * with any password replaced by "****", or NULL if libpq cannot parse it.
+ * with any password replaced by "****", or NULL if libpq cannot parse it or
+ * a URL holds a stray '@' (url_stray_at).
  */
 char *conninfo_mask(const char *conninfo)
 {
 	PQconninfoOption *opts;
 	char *errmsg = NULL;
+	size_t prefix, after_pw;
 
 	if (!conninfo)
+		return NULL;
+	prefix = pg_url_prefix(conninfo);
+	if (prefix && url_stray_at(conninfo + prefix))
 		return NULL;
 	opts = PQconninfoParse(conninfo, &errmsg);
 	if (!opts) {
@@ -261,7 +301,7 @@ char *conninfo_mask(const char *conninfo)
 		return NULL;
 	}
 	PQconninfoFree(opts);
-	return mask_lenient(conninfo);
+	return mask_lenient(conninfo, &after_pw);
 }
 
 /* copy_reason copies a libpq message into buf without its trailing newline. */
@@ -276,22 +316,47 @@ static void copy_reason(char *buf, size_t len, const char *msg)
 }
 
 /*
+ * parses_up_to tells whether libpq can parse the first n bytes of conninfo.
+ */
+static bool parses_up_to(const char *conninfo, size_t n)
+{
+	char *head = strndup(conninfo, n), *errmsg = NULL;
+	PQconninfoOption *opts = head ? PQconninfoParse(head, &errmsg) : NULL;
+
+	PQconninfoFree(opts);
+	PQfreemem(errmsg);
+	free(head);
+	return opts != NULL;
+}
+
+/*
  * check_conninfo validates value (of environment variable var) with libpq's
  * parser. On failure err names the variable and gives libpq's reason for
- * the masked string, which cannot quote the password.
+ * the masked string, which cannot quote the password; not even that when
+ * the fault lies past a password, where libpq would quote what may be the
+ * rest of a password the operator did not quote or encode. A URL with a
+ * stray '@' is refused (url_stray_at).
  */
 static bool check_conninfo(const char *var, const char *value, char *err, size_t errlen)
 {
 	PQconninfoOption *opts;
 	char *errmsg = NULL, *masked;
 	char reason[512];
-	size_t scheme = url_scheme_len(value);
+	size_t scheme = url_scheme_len(value), prefix = pg_url_prefix(value), after_pw;
 
-	if (scheme && !pg_url_prefix(value)) {
+	if (scheme && !prefix) {
 		snprintf(err, errlen,
 		         "%s: unsupported URL scheme '%.*s' (expected postgres:// or "
 		         "postgresql://, or a key=value connection string)",
 		         var, (int)scheme, value);
+		return false;
+	}
+	if (prefix && url_stray_at(value + prefix)) {
+		snprintf(err, errlen,
+		         "%s: invalid connection string: an '@' that does not end the user name "
+		         "and password (percent-encode @ as %%40 and / as %%2F in a password, a "
+		         "user name, the database name or a parameter)",
+		         var);
 		return false;
 	}
 	opts = PQconninfoParse(value, &errmsg);
@@ -302,15 +367,22 @@ static bool check_conninfo(const char *var, const char *value, char *err, size_t
 	PQfreemem(errmsg);
 	errmsg = NULL;
 
-	masked = mask_lenient(value);
+	masked = mask_lenient(value, &after_pw);
 	opts = PQconninfoParse(masked, &errmsg);
-	if (opts && pg_url_prefix(value))
+	if (opts && prefix)
 		/* only the password differs: it is what libpq refused */
 		snprintf(reason, sizeof(reason),
 		         "the password is malformed (in a URL, percent-encode reserved characters "
 		         "such as @ : / ? # %%)");
 	else if (opts)
 		snprintf(reason, sizeof(reason), "the password value is malformed");
+	else if (after_pw > 0 && parses_up_to(masked, after_pw))
+		snprintf(reason, sizeof(reason), "%s",
+		         prefix ? "what follows the password is malformed (percent-encode "
+		                  "reserved characters such as & # % in a password)"
+		                : "what follows the password is malformed (quote a password "
+		                  "holding spaces or quotes: password='...', with \\' and "
+		                  "\\\\ inside)");
 	else
 		copy_reason(reason, sizeof(reason), errmsg);
 	PQconninfoFree(opts);

@@ -37,7 +37,8 @@ bool config_from_env(config *cfg, char *err, size_t errlen);
 
 /*
  * conninfo_mask returns a malloc'd copy of a libpq URL or conninfo string
- * with any password replaced by "****", or NULL if it cannot be parsed.
+ * with any password replaced by "****", or NULL if it cannot be parsed or
+ * is a URL with an '@' that does not end its user information.
  */
 char *conninfo_mask(const char *conninfo);
 

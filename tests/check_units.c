@@ -408,8 +408,20 @@ START_TEST(test_config_invalid_no_password)
 	                  "invalid connection string: the password is malformed");
 	expect_bad_source("postgres://u:pw@h/db?password=x%zzsecret", "zzsecret",
 	                  "the password is malformed");
-	expect_bad_source("host=x password=hunter2 bogus", "hunter2",
+	/* "bogus" may be the rest of a password with a space: not quoted */
+	expect_bad_source("host=x password=hunter2 bogus", "bogus",
+	                  "invalid connection string: what follows the password is malformed "
+	                  "(quote a password");
+	expect_bad_source("host=x password=hunter2 bo=gus", "bo", "what follows the password");
+	expect_bad_source("host=x bogus password=hunter2", "hunter2",
 	                  "invalid connection string: missing \"=\" after \"bogus\"");
+	expect_bad_source("postgres://u@h/db?password=hunt&er2", "er2",
+	                  "what follows the password is malformed (percent-encode");
+	/* an '@' or a '/' left in a password: libpq would take the rest as the host or port */
+	expect_bad_source("postgres://u:hun@ter2@h/db", "ter2", "an '@' that does not end");
+	expect_bad_source("postgres://u:hun/ter2@h/db", "hun", "an '@' that does not end");
+	expect_bad_source("postgres://u@h/db?password=hun@ter2", "ter2",
+	                  "an '@' that does not end");
 	expect_bad_source("host=x password='hunter2", "hunter2", "unterminated quoted string");
 	expect_bad_source("postgres://u:pw@h/db?foo=hunter2", "pw@",
 	                  "invalid URI query parameter: \"foo\"");
@@ -445,6 +457,8 @@ START_TEST(test_conninfo_mask)
 		free(m);
 	}
 	ck_assert_ptr_null(conninfo_mask("host=x password=y bogus"));
+	ck_assert_ptr_null(conninfo_mask("postgres://u@h/db?password=hun@ter2"));
+	ck_assert_ptr_null(conninfo_mask("postgres://u:hun@ter2@h/db"));
 	ck_assert_ptr_null(conninfo_mask(NULL));
 }
 END_TEST

@@ -19,6 +19,7 @@
 #include "fault_point.h"
 #include "log.h"
 #include "protocol.h"
+#include "read_only_probe.h"
 #include "redis_client.h"
 #include "uuid.h"
 #include "worker.h"
@@ -146,26 +147,46 @@ static void reset_signals(void)
 }
 
 /*
- * setup_source opens the read-only snapshot the whole département is read
- * from. The queries are single passes over big tables: JIT compiling costs
- * them more than it saves, a département's sorts fit in 32 MB instead of
- * spilling to disk, and the launch already runs one département per core, so
- * no parallel workers.
+ * begin_snapshot opens the read-only snapshot the whole département is read
+ * from: the one place every attempt (the first, a retry, after a
+ * reconnection; dry run and --update alike) begins it.
+ */
+static bool begin_snapshot(pgconn *src)
+{
+	if (!pg_exec_ok(src, "source snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+	                0, NULL))
+		return false;
+	read_only_probe(src, true);
+	return true;
+}
+
+/*
+ * setup_source sets the Ecoloweb session up, then opens its snapshot. The
+ * session itself is read-only too (default_transaction_read_only), so that
+ * a statement sent outside the snapshot cannot write either. It is set here
+ * rather than as a connection option (options=-c ...), which would replace
+ * the options the operator's URL or PGOPTIONS may give. The queries are
+ * single passes over big tables: JIT compiling costs them more than it
+ * saves, a département's sorts fit in 32 MB instead of spilling to disk,
+ * and the launch already runs one département per core, so no parallel
+ * workers.
  */
 static bool setup_source(pgconn *src)
 {
-	return pg_exec_ok(src, "source session settings",
-	                  "SELECT set_config('TimeZone', 'UTC', false), "
-	                  "set_config('DateStyle', 'ISO, YMD', false), "
-	                  "set_config('extra_float_digits', '1', false), "
-	                  "set_config('statement_timeout', '0', false), "
-	                  "set_config('IntervalStyle', 'postgres', false), "
-	                  "set_config('jit', 'off', false), "
-	                  "set_config('work_mem', '32MB', false), "
-	                  "set_config('max_parallel_workers_per_gather', '0', false)",
-	                  0, NULL) &&
-	       pg_exec_ok(src, "source snapshot",
-	                  "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL);
+	if (!pg_exec_ok(src, "source session settings",
+	                "SELECT set_config('default_transaction_read_only', 'on', false), "
+	                "set_config('TimeZone', 'UTC', false), "
+	                "set_config('DateStyle', 'ISO, YMD', false), "
+	                "set_config('extra_float_digits', '1', false), "
+	                "set_config('statement_timeout', '0', false), "
+	                "set_config('IntervalStyle', 'postgres', false), "
+	                "set_config('jit', 'off', false), "
+	                "set_config('work_mem', '32MB', false), "
+	                "set_config('max_parallel_workers_per_gather', '0', false)",
+	                0, NULL))
+		return false;
+	read_only_probe(src, false);
+	return begin_snapshot(src);
 }
 
 /*
@@ -418,8 +439,7 @@ static bool start_again(const worker_args *args, import_ctx *ctx)
 	if (!src_alive || PQstatus(ctx->src->conn) != CONNECTION_OK) {
 		if (!reopen_source(args, ctx))
 			return false;
-	} else if (!pg_exec_ok(ctx->src, "source snapshot",
-	                       "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL)) {
+	} else if (!begin_snapshot(ctx->src)) {
 		return false;
 	}
 	return setup_target(ctx->dst, ctx->now, sizeof(ctx->now));
