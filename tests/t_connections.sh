@@ -196,8 +196,8 @@ psql_q postgres "CREATE ROLE importer LOGIN CONNECTION LIMIT 3" >/dev/null
 as_importer=$(servers_url apilos | sed 's/postgres@/importer@/')
 log=$logdir/role.log
 ECOLO_DATABASE_URL=$(servers_url ecoloweb | sed 's/postgres@/importer@/') \
-	import_into "role importer, dry run with 4 workers" 2 "$log" "$as_importer" \
-	--departement "${DEPS[@]}" --jobs 4 --dry_run
+	import_into "role importer, 4 workers" 2 "$log" "$as_importer" \
+	--departement "${DEPS[@]}" --jobs 4
 err=$(grep ' ERROR ' "$log")
 printf '%s\n' "$err" | sed 's/^/  refusal: /'
 assert_contains "role: the error names the role's limit" "$err" \
