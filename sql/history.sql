@@ -1,6 +1,7 @@
 -- history.sql: the convention history H of one département (mapping.md §1),
 -- computed read-only. $1 = département INSEE code ('33', '2A', '971').
--- One row per (conventionapl, financement, numero), ordered as imported.
+-- One row per (conventionapl, financement, numero), ordered as imported,
+-- and one per (CDG, financement) pair left out, its reason in excluded.
 WITH
 -- conventions that may belong to $1: one of their CDGs has a programme there
 capl_d AS (
@@ -90,11 +91,23 @@ ranked AS (
 		bool_or(c.numero = 0) OVER (PARTITION BY c.capl, c.fin) AS has_root
 	FROM cand c
 )
+SELECT * FROM (
 SELECT c.capl || ':' || c.fin || ':' || c.numero AS id,
 	c.cdg, c.capl, c.avenant_id, c.fin, c.numero,
 	c.numero > 0 AND c.has_root AS has_parent,
 	array_to_string(c.programme_ids, ',') AS programme_ids,
-	c.pl1, c.n_cdg
+	c.pl1, c.n_cdg, NULL::text AS excluded
 FROM ranked c
 WHERE c.conv_departement = $1
-ORDER BY c.capl, c.fin COLLATE "C", c.numero
+UNION ALL
+-- 1.8: the pairs left out (several communes or owner bailleurs), one row
+-- each for the report, in the département of their first programme
+SELECT DISTINCT i.capl || ':' || p.fin, p.cdg, i.capl, NULL::bigint, p.fin, NULL::integer, false,
+	NULL::text, NULL::bigint, 0,
+	'its programmes span ' || p.n_communes || ' commune(s) and ' || p.n_owners
+		|| ' owner bailleur(s)'
+FROM iter i
+JOIN pair p ON p.cdg = i.cdg
+WHERE (p.n_communes > 1 OR p.n_owners > 1) AND p.departement = $1
+) h
+ORDER BY h.capl, h.fin COLLATE "C", h.numero

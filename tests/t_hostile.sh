@@ -13,7 +13,9 @@
 #        unknown typologie and financement code, a loyer
 #        too large: reported, naming the APiLos column and the value; an
 #        unknown nature de logement (mapping: AUTRE) and event type (B17:
-#        skipped with a warning) decided by the mapping.
+#        skipped with a warning) decided by the mapping; a convention whose
+#        programmes span two communes and départements (left out by the
+#        mapping, 1.8): warned, not imported.
 #     2. The corpus, generated: every column of every Ecoloweb table that is
 #        neither a key nor a foreign key gets the hostile values of its type
 #        (NULL; dates in years 20150, 0 and 44 BC, infinity; the largest and
@@ -198,6 +200,20 @@ named unknown-nature "UPDATE ecolo.ecolo_naturelogement SET code = 'ZZ9' WHERE c
 named unknown-event "UPDATE ecolo.ecolo_valeurparamstatic SET code = 'Z' || id
 	WHERE id IN (SELECT typeevenement_id FROM ecolo.ecolo_evenement)" \
 	"warn:evenement .*type code 'Z[0-9]+' is not an APiLos type: skipped"
+
+# a convention whose programmes of one financement span two communes, in
+# two départements: mapping.md 1.8 leaves the pair out; it is said
+named multi-commune "WITH two AS (
+		SELECT min(id) AS a, max(id) AS b FROM ecolo.ecolo_programmelogement
+		GROUP BY conventiondonneesgenerales_id HAVING count(*) = 2 ORDER BY 1 LIMIT 1)
+	UPDATE ecolo.ecolo_programmelogement pl
+	SET typefinancement_id = (SELECT typefinancement_id FROM ecolo.ecolo_programmelogement
+			WHERE id = two.a),
+		commune_id = (SELECT c.id FROM ecolo.ecolo_commune c
+			JOIN ecolo.ecolo_departement d ON d.id = c.departement_id
+			WHERE d.codeinsee = '29' ORDER BY c.id DESC LIMIT 1)
+	FROM two WHERE pl.id = two.b" \
+	"warn:convention [0-9]+ \\(CDG [0-9]+\\), financement [A-Z_]+: its programmes span 2 commune\\(s\\) and [0-9] owner bailleur\\(s\\): not imported"
 
 # --- 2. the generated corpus --------------------------------------------------------
 

@@ -31,6 +31,16 @@ static bool add_row(void *ctx, const PGresult *res)
 		if (!h->rows)
 			abort();
 	}
+	const char *excluded = pg_value(res, 0, 10);
+	if (excluded) {
+		/* mapping.md 1.8 leaves the pair out: said, not imported */
+		log_warn("convention %s (CDG %s), financement %s: %s: not imported (mapping.md "
+		         "1.8)",
+		         PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 4),
+		         excluded);
+		h->n_excluded++;
+		return true;
+	}
 	hrow *r = &h->rows[h->n++];
 	r->id = dup_value(res, 0);
 	r->cdg = dup_value(res, 1);

@@ -30,6 +30,7 @@ typedef struct history {
 	hrow *rows; /* in import order: conventionapl, financement, numero */
 	size_t n;
 	size_t cap;
+	size_t n_excluded; /* (CDG, financement) pairs left out (mapping.md 1.8), each warned */
 } history;
 
 /* history_load reads H for departement from the source. False on error (logged). */
