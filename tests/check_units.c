@@ -435,6 +435,14 @@ START_TEST(test_conninfo_mask)
 	        {"host=h password=a\\ b user=u", "host=h password=**** user=u"},
 	        {"host=h passfile=/x user=password", "host=h passfile=/x user=password"},
 	        {"", ""},
+	        /* an '@' in the query: the user information does not end there (fuzz_config) */
+	        {"postgresql://u@h/db?password=p@ss", "postgresql://u@h/db?password=****"},
+	        {"postgresql://u@h/db?password=xyz&application_name=a@b",
+	         "postgresql://u@h/db?password=****&application_name=a@b"},
+	        {"postgres://u:a@h/db?application_name=x@y&password=xyz",
+	         "postgres://u:****@y&password=****"},
+	        {"postgres://u:p?x@h/db?sslmode=disable&password=",
+	         "postgres://u:****@h/db?sslmode=disable&password=****"},
 	};
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
