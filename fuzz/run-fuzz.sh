@@ -26,7 +26,8 @@ status=0 crashes=0
 # max_len TARGET: the longest input worth trying
 max_len() {
 	case "$1" in
-	protocol) echo 16387 ;; # a decoder buffer's worth of frames, and more
+	protocol) echo 16387 ;;   # a decoder buffer's worth of frames, and more
+	departements) echo 1024 ;; # a few hundred codes
 	*) echo 4096 ;;
 	esac
 }

@@ -20,7 +20,7 @@ AC_DEFUN([ECOLO_WARNINGS], [
 
 # ECOLO_FUZZER: FUZZ_CC, a clang that builds libFuzzer targets with
 # AddressSanitizer and UndefinedBehaviorSanitizer (make fuzz), or empty.
-# Debian 12: apt-get install clang libclang-rt-14-dev.
+# Debian 12: apt-get install clang libclang-rt-dev.
 AC_DEFUN([ECOLO_FUZZER], [
   AC_ARG_VAR([FUZZ_CC], [clang able to link libFuzzer targets, for make fuzz (default: clang)])
   AS_IF([test -z "$FUZZ_CC"], [AC_PATH_PROGS([FUZZ_CC], [clang clang-14])])
@@ -39,5 +39,5 @@ _ACEOF
     rm -f conftest-fuzz.c conftest-fuzz$ac_exeext
   ])
   AS_IF([test -z "$FUZZ_CC"],
-    [AC_MSG_NOTICE([no clang with libFuzzer: make fuzz will not run (Debian: apt-get install clang libclang-rt-14-dev)])])
+    [AC_MSG_NOTICE([no clang with libFuzzer: make fuzz will not run (Debian: apt-get install clang libclang-rt-dev)])])
 ])
