@@ -14,6 +14,7 @@
  *   - conninfo_mask succeeds exactly when libpq parses the string, and in
  *     its result libpq finds no password, or one made of "****" and perhaps
  *     more of the string (the mask may hide too much), not the original;
+ *     the mask of a key=value string changes no other option;
  *   - config_from_env accepts exactly what libpq (or the Redis parser)
  *     accepts, its safe form is conninfo_mask's, and a refusal comes with
  *     a message naming the variable;
@@ -102,6 +103,32 @@ static char *libpq_password(const char *conninfo, bool *parsed)
 	return pw;
 }
 
+/*
+ * check_kv_mask checks the mask of a key=value string that libpq parses:
+ * it only replaces the password, so libpq reads the same other options.
+ */
+static void check_kv_mask(const char *s, const char *masked)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *a = PQconninfoParse(s, &errmsg), *b;
+
+	PQfreemem(errmsg);
+	errmsg = NULL;
+	b = PQconninfoParse(masked, &errmsg);
+	FUZZ_CHECK(b, "'%s' masked as '%s', which libpq refuses: %s", s, masked, errmsg);
+	for (size_t i = 0; a[i].keyword; i++) {
+		bool same = (!a[i].val && !b[i].val) ||
+		            (a[i].val && b[i].val && strcmp(a[i].val, b[i].val) == 0);
+
+		FUZZ_CHECK(strcmp(a[i].keyword, b[i].keyword) == 0, "libpq's options differ");
+		FUZZ_CHECK(same || strcmp(a[i].keyword, "password") == 0,
+		           "'%s' masked as '%s': %s '%s' became '%s'", s, masked, a[i].keyword,
+		           a[i].val ? a[i].val : "(none)", b[i].val ? b[i].val : "(none)");
+	}
+	PQconninfoFree(a);
+	PQconninfoFree(b);
+}
+
 /* check_pg checks conninfo_mask and config_from_env on one PostgreSQL setting. */
 static void check_pg(const char *s)
 {
@@ -119,6 +146,9 @@ static void check_pg(const char *s)
 		           "'%s' masked as '%s', where libpq finds the password '%s'", s, masked,
 		           masked_pw);
 		free(masked_pw);
+		/* a URL's mask may hide more, up to its last '@' */
+		if (strncmp(s, "postgres://", 11) != 0 && strncmp(s, "postgresql://", 13) != 0)
+			check_kv_mask(s, masked);
 	}
 	run_config(s, NULL, &o);
 	if (o.ok) {
