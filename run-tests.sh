@@ -10,7 +10,8 @@
 #          AddressSanitizer and UndefinedBehaviorSanitizer (--enable-sanitizers);
 #       3. make check: unit tests (check) and integration tests, each starting
 #          its own throwaway PostgreSQL 15 and Redis on free ports; then
-#          make check-faults, the fault campaign (tests/t_fault_campaign.sh);
+#          make check-faults, the fault campaign (tests/t_fault_campaign.sh),
+#          and make fuzz, each fuzz target for 60 s (fuzz/run-fuzz.sh);
 #       4. make distcheck: the tarball builds, installs and passes a subset
 #          of its tests, enough to show it holds what they need (sql/, tools/,
 #          tests/lib/, the oracle): the unit tests, t_sample, t_generated,
@@ -152,6 +153,14 @@ if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
 		tail -n 80 tests/t_fault_campaign.log 2>/dev/null || true
 	fi
 	count_results
+fi
+
+# The fuzz targets (clang, libFuzzer): 60 s each, two at a time, no crash.
+if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
+	step "make fuzz (60 s per target, two at a time)"
+	if ! make fuzz FUZZ_SECONDS=60; then
+		step_failed="make fuzz (inputs that crashed: _build/fuzz/crashes/)"
+	fi
 fi
 
 # valgrind and AddressSanitizer exclude each other: a plain build runs the

@@ -124,59 +124,77 @@ static void note_password(const strbuf *out, size_t *after_pw)
 }
 
 /*
- * mask_url_query appends the query part q (after '?') with the value of
- * every password parameter replaced.
+ * password_param tells whether a URL query parameter starting at p is a
+ * password: if so, returns the end of its value and sets *value to its
+ * start; else returns NULL.
  */
-static void mask_url_query(strbuf *out, const char *q, size_t *after_pw)
+static const char *password_param(const char *p, const char **value)
 {
-	while (*q) {
-		size_t n = strcspn(q, "&");
-		const char *eq = memchr(q, '=', n);
+	size_t k = strcspn(p, "&=");
 
-		if (eq && query_key_is_password(q, (size_t)(eq - q))) {
-			sb_append_n(out, q, (size_t)(eq - q) + 1);
-			sb_append(out, MASK);
-			note_password(out, after_pw);
-		} else {
-			sb_append_n(out, q, n);
-		}
-		q += n;
-		if (*q == '&')
-			sb_append_char(out, *q++);
-	}
+	if (p[k] != '=' || !query_key_is_password(p, k))
+		return NULL;
+	*value = p + k + 1;
+	return *value + strcspn(*value, "&");
 }
 
 /*
- * mask_url appends a postgres:// URL with the password of user:password@
- * and of any password= parameter replaced. The user information ends at the
- * last '@': libpq stops at the first one, but an operator who left an '@'
- * unencoded in a password means the last one, and masking too much is
- * harmless where masking too little is not. (Such a URL is refused anyway,
- * url_stray_at, before its masked form is shown.)
+ * mask_url appends a postgres:// URL with each run of bytes that may
+ * belong to a password replaced by one "****":
+ *   - in user:password@, from the first ':' to the last '@'. libpq stops at
+ *     the first '@', but an operator who left an '@' unencoded in a
+ *     password means the last one, and masking too much is harmless where
+ *     masking too little is not (such a URL is refused anyway, url_stray_at,
+ *     before its masked form is shown);
+ *   - the value of every password= parameter, a parameter being what
+ *     follows any '?' or '&' up to the next '&'. The query is not taken to
+ *     start after the last '@': a value may hold an '@' (the user
+ *     information then ends before it), and a password a '?'.
+ * *after_pw notes where the first password= value's mask ends (mask_lenient).
  */
 static void mask_url(strbuf *out, const char *s, size_t prefix, size_t *after_pw)
 {
-	const char *rest = s + prefix, *at = strrchr(rest, '@'), *q;
+	const char *rest = s + prefix, *at = strrchr(rest, '@');
+	const char *colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
+	const char *userinfo_pw = colon ? colon + 1 : NULL;
+	const char *value = NULL, *value_end = NULL, *hide_end = rest;
+	bool hiding = false;
 
 	sb_append_n(out, s, prefix);
-	if (at) {
-		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+	for (const char *p = rest;; p++) {
+		bool starts = false;
 
-		if (colon) {
-			sb_append_n(out, rest, (size_t)(colon - rest) + 1);
-			sb_append(out, MASK);
-		} else {
-			sb_append_n(out, rest, (size_t)(at - rest));
+		if (p > rest && (p[-1] == '?' || p[-1] == '&')) {
+			const char *v, *end = password_param(p, &v);
+
+			/* a parameter starting in this one's name has the same value */
+			if (end) {
+				value = v;
+				value_end = end;
+			}
 		}
-		rest = at;
+		if (p == userinfo_pw) {
+			starts = true;
+			hide_end = at > hide_end ? at : hide_end;
+		}
+		if (p == value) {
+			starts = true;
+			hide_end = value_end > hide_end ? value_end : hide_end;
+		}
+		/* an empty password too shows as ****, once per run */
+		if (starts && !hiding) {
+			sb_append(out, MASK);
+			hiding = true;
+		}
+		if (p == value)
+			note_password(out, after_pw);
+		if (!*p)
+			break;
+		if (p < hide_end)
+			continue;
+		hiding = false;
+		sb_append_char(out, *p);
 	}
-	q = strchr(rest, '?');
-	if (!q) {
-		sb_append(out, rest);
-		return;
-	}
-	sb_append_n(out, rest, (size_t)(q - rest) + 1);
-	mask_url_query(out, q + 1, after_pw);
 }
 
 /* skip_value returns the end of the conninfo value at p, quoted or not. */

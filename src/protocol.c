@@ -315,6 +315,22 @@ static bool decode_hello(const uint8_t *p, message *msg)
 	return departement_is_valid(msg->departement);
 }
 
+/*
+ * decode_sqlstate reads a SQLSTATE: five characters, or none (all NULs,
+ * as the encoder pads it: no byte may follow a NUL).
+ */
+static bool decode_sqlstate(const uint8_t *p, message *msg)
+{
+	size_t len = strnlen((const char *)p, SQLSTATE_LEN);
+
+	for (size_t i = len; i < SQLSTATE_LEN; i++)
+		if (p[i] != '\0')
+			return false;
+	memcpy(msg->sqlstate, p, len);
+	msg->sqlstate[len] = '\0';
+	return sqlstate_ok(msg->sqlstate, len);
+}
+
 /* decode_payload fills msg from the n payload bytes at p; false if malformed. */
 static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 {
@@ -339,9 +355,7 @@ static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 		return msg->level <= LOG_ERROR &&
 		       get_string(p + 3, get_u16(p + 1), n - 3, msg->text, sizeof(msg->text));
 	case MSG_ERROR:
-		memcpy(msg->sqlstate, p, SQLSTATE_LEN);
-		msg->sqlstate[SQLSTATE_LEN] = '\0';
-		return sqlstate_ok(msg->sqlstate, strlen(msg->sqlstate)) &&
+		return decode_sqlstate(p, msg) &&
 		       get_string(p + SQLSTATE_LEN + 2, get_u16(p + SQLSTATE_LEN),
 		                  n - SQLSTATE_LEN - 2, msg->text, sizeof(msg->text));
 	default:

@@ -447,6 +447,9 @@ START_TEST(test_conninfo_mask)
 	        {"host=h password=a\\ b user=u", "host=h password=**** user=u"},
 	        {"host=h passfile=/x user=password", "host=h passfile=/x user=password"},
 	        {"", ""},
+	        /* a '?' in the password: the query does not start there (fuzz_config) */
+	        {"postgres://u:p?x@h/db?sslmode=disable&password=",
+	         "postgres://u:****@h/db?sslmode=disable&password=****"},
 	};
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
@@ -458,6 +461,9 @@ START_TEST(test_conninfo_mask)
 	}
 	ck_assert_ptr_null(conninfo_mask("host=x password=y bogus"));
 	ck_assert_ptr_null(conninfo_mask("postgres://u@h/db?password=hun@ter2"));
+	/* an '@' in the query is a stray '@' too: refused, not half masked (fuzz_config) */
+	ck_assert_ptr_null(conninfo_mask("postgresql://u@h/db?password=xyz&application_name=a@b"));
+	ck_assert_ptr_null(conninfo_mask("postgres://u:a@h/db?application_name=x@y&password=xyz"));
 	ck_assert_ptr_null(conninfo_mask("postgres://u:hun@ter2@h/db"));
 	ck_assert_ptr_null(conninfo_mask(NULL));
 }
@@ -754,6 +760,9 @@ START_TEST(test_proto_bad_frames)
 	static const uint8_t log_nul[] = {MSG_LOG, 0, 5, 0, 1, 2, 0, 'a', 0};
 	static const uint8_t log_huge[] = {MSG_LOG, 0, 0xff, 0xff};
 	static const uint8_t err_state[] = {MSG_ERROR, 0, 8, 0, '4', '0', 'x', '0', '1', 1, 0, 'a'};
+	/* an empty SQLSTATE with bytes after its NUL (fuzz_protocol) */
+	static const uint8_t err_pad[] = {MSG_ERROR, 0, 8, 0, 0, 'N', '5', '0', '5', 1, 0, 'a'};
+	static const uint8_t err_pad2[] = {MSG_ERROR, 0, 8, 0, 0, 0, 0, 0, 'x', 1, 0, 'a'};
 
 	expect_malformed(type0, sizeof(type0), "type 0");
 	expect_malformed(type_max, sizeof(type_max), "type MSG_TYPE_MAX");
@@ -769,6 +778,8 @@ START_TEST(test_proto_bad_frames)
 	expect_malformed(log_nul, sizeof(log_nul), "LOG with a NUL");
 	expect_malformed(log_huge, sizeof(log_huge), "LOG longer than a frame");
 	expect_malformed(err_state, sizeof(err_state), "ERROR with a bad SQLSTATE");
+	expect_malformed(err_pad, sizeof(err_pad), "ERROR with dirty SQLSTATE padding");
+	expect_malformed(err_pad2, sizeof(err_pad2), "ERROR with dirty SQLSTATE padding");
 
 	/* DONE with an unknown status */
 	message m = sample(MSG_DONE);
