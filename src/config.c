@@ -355,6 +355,43 @@ static bool parses_up_to(const char *conninfo, size_t n)
  * rest of a password the operator did not quote or encode. A URL with a
  * stray '@' is refused (url_stray_at).
  */
+/*
+ * quotes_after_password tells whether libpq's message quotes ("...") a
+ * piece of value that is not wholly before its first "password": past it,
+ * libpq may be quoting a password.
+ */
+static bool quotes_after_password(const char *msg, const char *value)
+{
+	const char *pw = strstr(value, "password"), *open = msg ? strchr(msg, '"') : NULL;
+
+	while (pw && open) {
+		size_t n = strcspn(open + 1, "\"");
+		char quoted[128];
+		snprintf(quoted, sizeof(quoted), "%.*s",
+		         (int)(n < sizeof(quoted) ? n : sizeof(quoted) - 1), open + 1);
+		const char *at = strstr(value, quoted);
+		if (at == NULL || at + strlen(quoted) > pw)
+			return true;
+		if (open[1 + n] == '\0')
+			break;
+		open = strchr(open + 2 + n, '"');
+	}
+	return false;
+}
+
+/*
+ * ports_are_numbers: every port libpq read (a comma-separated list) is
+ * digits. libpq checks it only when it connects, and quotes it then.
+ */
+static bool ports_are_numbers(const PQconninfoOption *opts)
+{
+	for (; opts->keyword; opts++) {
+		if (strcmp(opts->keyword, "port") == 0 && opts->val)
+			return strspn(opts->val, "0123456789,") == strlen(opts->val);
+	}
+	return true;
+}
+
 static bool check_conninfo(const char *var, const char *value, char *err, size_t errlen)
 {
 	PQconninfoOption *opts;
@@ -379,8 +416,16 @@ static bool check_conninfo(const char *var, const char *value, char *err, size_t
 	}
 	opts = PQconninfoParse(value, &errmsg);
 	if (opts) {
+		bool port_ok = ports_are_numbers(opts);
 		PQconninfoFree(opts);
-		return true;
+		if (!port_ok)
+			snprintf(
+			        err, errlen,
+			        "%s: invalid connection string: a port is not a number (not shown: "
+			        "in postgresql://user:password@host:port/db, a password without "
+			        "its user@ is read as the port)",
+			        var);
+		return port_ok;
 	}
 	PQfreemem(errmsg);
 	errmsg = NULL;
@@ -401,6 +446,12 @@ static bool check_conninfo(const char *var, const char *value, char *err, size_t
 		                : "what follows the password is malformed (quote a password "
 		                  "holding spaces or quotes: password='...', with \\' and "
 		                  "\\\\ inside)");
+	else if (quotes_after_password(errmsg, value))
+		/* libpq quotes the text where it stopped: past a password, it may be one */
+		snprintf(reason, sizeof(reason),
+		         "malformed past a password, libpq's reason not shown as it may quote it "
+		         "(quote values holding spaces or quotes: key='...', with \\' and \\\\ "
+		         "inside)");
 	else
 		copy_reason(reason, sizeof(reason), errmsg);
 	PQconninfoFree(opts);
@@ -521,8 +572,11 @@ static bool redis_hostport(const char *p, redis_config *out, char *err, size_t e
 		size_t n = strcspn(++p, "/?#");
 
 		if (!parse_uint(p, n, 1, 65535, &out->port)) {
-			snprintf(err, errlen, "invalid port '%.*s' (expected 1-65535)",
-			         (int)(n > 16 ? 16 : n), p);
+			/* not quoted: redis://user:password with the @host forgotten puts
+			 * the password here */
+			snprintf(err, errlen,
+			         "invalid port (expected 1-65535; not shown: a password without "
+			         "its user@ is read as the port)");
 			return false;
 		}
 		p += n;

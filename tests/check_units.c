@@ -426,6 +426,11 @@ START_TEST(test_config_invalid_no_password)
 	expect_bad_source("postgres://u:pw@h/db?foo=hunter2", "pw@",
 	                  "invalid URI query parameter: \"foo\"");
 	expect_bad_source("mysql://u:hunter2@h/db", "hunter2", "unsupported URL scheme 'mysql'");
+	/* a typo that puts a password where libpq stops, or in the port (fuzz_config) */
+	expect_bad_source("host='db password='s3cret' dbname=x", "s3cret",
+	                  "malformed past a password, libpq's reason not shown");
+	expect_bad_source("postgres://u:s3cret", "s3cret", "a port is not a number");
+	expect_bad_source("postgres://h:5432,h2:s3cret/db", "s3cret", "a port is not a number");
 }
 END_TEST
 
@@ -531,7 +536,9 @@ START_TEST(test_redis_url_errors)
 {
 	expect_bad_redis("rediss://:pw@h:6380", "TLS", "pw");
 	expect_bad_redis("http://h", "redis://", NULL);
-	expect_bad_redis("redis://h:0", "invalid port '0'", NULL);
+	expect_bad_redis("redis://h:0", "invalid port (expected 1-65535", NULL);
+	/* the password of redis://user:password with @host forgotten is not quoted */
+	expect_bad_redis("redis://default:s3cret", "invalid port", "s3cret");
 	expect_bad_redis("redis://h:99999", "invalid port", NULL);
 	expect_bad_redis("redis://h:x", "invalid port", NULL);
 	expect_bad_redis("redis://h/x", "database number", NULL);
