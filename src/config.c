@@ -356,30 +356,6 @@ static bool parses_up_to(const char *conninfo, size_t n)
  * stray '@' is refused (url_stray_at).
  */
 /*
- * quotes_after_password tells whether libpq's message quotes ("...") a
- * piece of value that is not wholly before its first "password": past it,
- * libpq may be quoting a password.
- */
-static bool quotes_after_password(const char *msg, const char *value)
-{
-	const char *pw = strstr(value, "password"), *open = msg ? strchr(msg, '"') : NULL;
-
-	while (pw && open) {
-		size_t n = strcspn(open + 1, "\"");
-		char quoted[128];
-		snprintf(quoted, sizeof(quoted), "%.*s",
-		         (int)(n < sizeof(quoted) ? n : sizeof(quoted) - 1), open + 1);
-		const char *at = strstr(value, quoted);
-		if (at == NULL || at + strlen(quoted) > pw)
-			return true;
-		if (open[1 + n] == '\0')
-			break;
-		open = strchr(open + 2 + n, '"');
-	}
-	return false;
-}
-
-/*
  * ports_are_numbers: every port libpq read (a comma-separated list) is
  * digits. libpq checks it only when it connects, and quotes it then.
  */
@@ -446,10 +422,11 @@ static bool check_conninfo(const char *var, const char *value, char *err, size_t
 		                : "what follows the password is malformed (quote a password "
 		                  "holding spaces or quotes: password='...', with \\' and "
 		                  "\\\\ inside)");
-	else if (quotes_after_password(errmsg, value))
-		/* libpq quotes the text where it stopped: past a password, it may be one */
+	else if (strcmp(masked, value) == 0 && strstr(value, "password"))
+		/* libpq's reason quotes the masked string; nothing was masked, yet a
+		 * password is there (inside a value left open): it may quote it */
 		snprintf(reason, sizeof(reason),
-		         "malformed past a password, libpq's reason not shown as it may quote it "
+		         "malformed, libpq's reason not shown as it may quote the password "
 		         "(quote values holding spaces or quotes: key='...', with \\' and \\\\ "
 		         "inside)");
 	else

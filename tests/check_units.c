@@ -428,7 +428,7 @@ START_TEST(test_config_invalid_no_password)
 	expect_bad_source("mysql://u:hunter2@h/db", "hunter2", "unsupported URL scheme 'mysql'");
 	/* a typo that puts a password where libpq stops, or in the port (fuzz_config) */
 	expect_bad_source("host='db password='s3cret' dbname=x", "s3cret",
-	                  "malformed past a password, libpq's reason not shown");
+	                  "malformed, libpq's reason not shown");
 	expect_bad_source("postgres://u:s3cret", "s3cret", "a port is not a number");
 	expect_bad_source("postgres://h:5432,h2:s3cret/db", "s3cret", "a port is not a number");
 }
