@@ -16,6 +16,7 @@
 #include "leases.h"
 #include "log.h"
 #include "options.h"
+#include "owner_token.h"
 #include "pgsql.h"
 #include "redis_client.h"
 #include "run.h"
@@ -167,10 +168,9 @@ static bool open_redis(launch *l, const config *cfg, redis_client *rc)
 {
 	if (!cfg->has_redis)
 		return verdict_cleanup(cfg, NULL);
-	char host[64] = "", token[128];
-	gethostname(host, sizeof(host) - 1);
+	char token[128];
 	/* host:pid:launch, the form verdict_cleanup reads back from a lease */
-	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), l->launch_id);
+	owner_token_make(token, sizeof(token), l->launch_id);
 	if (!redis_client_connect_retried(rc, &cfg->redis, token)) {
 		log_error("REDIS_URL (%s): %s", cfg->redis_safe, rc->err);
 		return false;

@@ -6,10 +6,20 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+void owner_token_make(char *buf, size_t len, const char *launch_id)
+{
+	char host[64] = "";
+
+	/* the same hostname as owner_token_dead compares with */
+	gethostname(host, sizeof(host) - 1);
+	snprintf(buf, len, "%s:%d:%s", host, (int)getpid(), launch_id);
+}
 
 bool owner_token_dead(const char *holder)
 {

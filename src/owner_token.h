@@ -7,6 +7,10 @@
 #define ECOLO_OWNER_TOKEN_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* owner_token_make writes this process's token for launch_id into buf: "<host>:<pid>:<launch>". */
+void owner_token_make(char *buf, size_t len, const char *launch_id);
 
 /*
  * owner_token_dead tells whether the holder of a token is a process of this

@@ -18,6 +18,7 @@
 #include "import.h"
 #include "fault_point.h"
 #include "log.h"
+#include "owner_token.h"
 #include "protocol.h"
 #include "read_only_probe.h"
 #include "redis_client.h"
@@ -356,7 +357,7 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
  */
 static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, redis_client *rc)
 {
-	char app[64], host[64] = "", token[128];
+	char app[64], token[128];
 
 	snprintf(app, sizeof(app), "import_ecoloweb_data/%s/shared", args->departement);
 	if (!pg_connect(side, args->cfg->target_conninfo, "TARGET-SIDE", app)) {
@@ -370,8 +371,7 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 	ctx->side = side;
 	if (!args->use_redis)
 		return true;
-	gethostname(host, sizeof(host) - 1);
-	snprintf(token, sizeof(token), "%s:%d:%s", host, (int)getpid(), args->launch_id);
+	owner_token_make(token, sizeof(token), args->launch_id);
 	if (!redis_client_connect_retried(rc, &args->cfg->redis, token)) {
 		log_error("%s (REDIS_URL %s)", rc->err, args->cfg->redis_safe);
 		return false;
