@@ -78,15 +78,6 @@ typedef struct row_sums {
 	int departements;
 } row_sums;
 
-/* now_s returns the wall clock in seconds since the epoch, as dep_run's started/ended. */
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* mono_s returns the monotonic clock in seconds, as dep_run's wait_since. */
 static double mono_s(void)
 {

@@ -73,12 +73,12 @@ typedef struct loop_state {
 	size_t commits_left, commits_done, commits_failed; /* the decided launch's commits */
 } loop_state;
 
-static double now_s(void)
+double now_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* mono_s returns a clock that no setting of the date moves, to time the waits. */
@@ -148,13 +148,13 @@ static void print_line(const launch *l, log_level level, const char *dep, const 
 
 	if (level < log_get_level())
 		return;
-	log_format_line(line, sizeof(line) - 2, level, dep, text);
+	log_format_line(line, sizeof(line), level, dep, text);
 	if (l->dashboard) {
 		dashboard_log(l->dashboard, line);
 		return;
 	}
-	strcat(line, "\n");
 	fputs(line, stderr);
+	fputc('\n', stderr);
 	fflush(stderr);
 }
 

@@ -71,7 +71,11 @@ typedef struct launch {
 void launch_init(launch *l, const options *opts, const config *cfg);
 void launch_free(launch *l);
 
-/* launch_jobs returns the workers at once: --jobs, else one per département, capped at 8; 1 in a dry run. */
+/* now_s returns the wall clock in seconds since the epoch, as dep_run's started/ended. */
+double now_s(void);
+
+/* launch_jobs returns the workers at once: --jobs, else one per département, capped at 8; 1 in a
+ * dry run. */
 size_t launch_jobs(const options *opts, size_t n);
 
 /* launch_run imports every département and returns the exit status (EXIT_CODE_*). */
