@@ -13,7 +13,6 @@
 #include "log.h"
 #include "owner_token.h"
 #include "pgsql.h"
-#include "strbuf.h"
 #include "verdict.h"
 
 void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep)
@@ -115,31 +114,16 @@ static bool gid_owner_alive(pgconn *pg, redis_client *redis, const char *gid)
 	return alive;
 }
 
-/* gid_statement returns verb followed by gid as an escaped literal, to free. */
-static char *gid_statement(PGconn *conn, const char *verb, const char *gid)
-{
-	char *literal = PQescapeLiteral(conn, gid, strlen(gid));
-	strbuf sb;
-
-	if (!literal)
-		return NULL;
-	sb_init(&sb);
-	sb_append(&sb, verb);
-	sb_append(&sb, literal);
-	PQfreemem(literal);
-	return sb.data;
-}
-
 /* verdict_finish_sql: see verdict.h. */
 char *verdict_finish_sql(PGconn *conn, const char *gid, bool commit)
 {
-	return gid_statement(conn, commit ? "COMMIT PREPARED " : "ROLLBACK PREPARED ", gid);
+	return pg_gid_sql(conn, commit ? "COMMIT PREPARED " : "ROLLBACK PREPARED ", gid);
 }
 
 /* verdict_prepare_sql: see verdict.h. */
 char *verdict_prepare_sql(PGconn *conn, const char *gid)
 {
-	return gid_statement(conn, "PREPARE TRANSACTION ", gid);
+	return pg_gid_sql(conn, "PREPARE TRANSACTION ", gid);
 }
 
 /*

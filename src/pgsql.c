@@ -6,6 +6,8 @@
  *     the server's message; callers add their own context.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -422,4 +424,20 @@ const char *pg_value(const PGresult *res, int row, int col)
 bool pg_sqlstate_is_connection(const pgconn *pg)
 {
 	return strncmp(pg->sqlstate, "08", 2) == 0 || PQstatus(pg->conn) == CONNECTION_BAD;
+}
+
+char *pg_gid_sql(PGconn *conn, const char *verb, const char *gid)
+{
+	char *literal = PQescapeLiteral(conn, gid, strlen(gid));
+	size_t len;
+	char *sql;
+
+	if (!literal)
+		return NULL;
+	len = strlen(verb) + strlen(literal) + 1;
+	sql = malloc(len);
+	if (sql)
+		snprintf(sql, len, "%s%s", verb, literal);
+	PQfreemem(literal);
+	return sql;
 }

@@ -121,4 +121,11 @@ const char *pg_value(const PGresult *res, int row, int col);
 /* pg_sqlstate_is_connection tells whether the last failure was class 08 (connection lost). */
 bool pg_sqlstate_is_connection(const pgconn *pg);
 
+/*
+ * pg_gid_sql returns verb followed by gid as an escaped literal (malloc'd,
+ * NULL on failure): PREPARE TRANSACTION, COMMIT PREPARED and ROLLBACK
+ * PREPARED take their name as a literal, never as a parameter.
+ */
+char *pg_gid_sql(PGconn *conn, const char *verb, const char *gid);
+
 #endif

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -266,16 +267,14 @@ static msg_type wait_verdict(int control_fd, pgconn *dst)
  */
 static done_status prepare(import_ctx *ctx, const char *gid)
 {
-	char *literal = PQescapeLiteral(ctx->dst->conn, gid, strlen(gid));
-	char sql[160];
+	char *sql = pg_gid_sql(ctx->dst->conn, "PREPARE TRANSACTION ", gid);
 	bool ok;
 
-	if (!literal)
+	if (!sql)
 		return DONE_FAILED;
-	snprintf(sql, sizeof(sql), "PREPARE TRANSACTION %s", literal);
-	PQfreemem(literal);
 	fault_point("prepare");
 	ok = pg_exec_ok(ctx->dst, "prepare transaction", sql, 0, NULL);
+	free(sql);
 	if (ok)
 		fault_point("prepared");
 	if (ok)
