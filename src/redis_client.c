@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -631,6 +632,30 @@ bool redis_lease_holder(redis_client *rc, const char *dep, char *holder, size_t 
 }
 
 /* ARGV[1]: the dead holder's token, ARGV[2]: ours, ARGV[3]: the time to live in ms */
+/*
+ * eval_flag sends one command (a rare EVAL) whose reply is 1 or 0: 1 yes,
+ * 0 no, -1 on an error (rc->err, the connection closed).
+ */
+static int eval_flag(redis_client *rc, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	int got = -1;
+
+	va_start(ap, fmt);
+	redisReply *reply = redisvCommand(rc->ctx, fmt, ap);
+	va_end(ap);
+	if (!reply) {
+		fail(rc, what, NULL);
+		return -1;
+	}
+	if (reply->type == REDIS_REPLY_INTEGER)
+		got = reply->integer == 1;
+	else
+		fail(rc, what, reply);
+	freeReplyObject(reply);
+	return got;
+}
+
 static const char take_over_body[] =
         "if redis.call('get', KEYS[1]) == ARGV[1] then "
         "redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
@@ -644,22 +669,11 @@ static int take_over_key(redis_client *rc, const char *key, const char *dead, lo
                          const char *what)
 {
 	char ttl[24];
-	int got = -1;
 
 	if (!connected(rc) || !ttl_arg(rc, ttl_ms, ttl, sizeof(ttl)))
 		return -1;
-	redisReply *reply = redisCommand(rc->ctx, "EVAL %s 1 %s %s %s %s", take_over_body, key,
-	                                 dead, rc->token, ttl);
-	if (!reply) {
-		fail(rc, what, NULL);
-		return -1;
-	}
-	if (reply->type == REDIS_REPLY_INTEGER)
-		got = reply->integer == 1;
-	else
-		fail(rc, what, reply);
-	freeReplyObject(reply);
-	return got;
+	return eval_flag(rc, what, "EVAL %s 1 %s %s %s %s", take_over_body, key, dead, rc->token,
+	                 ttl);
 }
 
 /* redis_lease_take_over gives the lease of dep to this owner if it still holds dead. */
@@ -725,19 +739,8 @@ bool redis_lock_take_over_dead(redis_client *rc, char *const *keys, size_t n, lo
 /* release_if_held deletes key if dead still holds it (compare-and-delete with dead's token). */
 static int release_if_held(redis_client *rc, const char *key, const char *dead)
 {
-	int got = -1;
-	redisReply *reply = redisCommand(rc->ctx, "EVAL %s 1 %s %s", unlock_script.body, key, dead);
-
-	if (!reply) {
-		fail(rc, "release of a dead owner's lock", NULL);
-		return -1;
-	}
-	if (reply->type == REDIS_REPLY_INTEGER)
-		got = reply->integer == 1;
-	else
-		fail(rc, "release of a dead owner's lock", reply);
-	freeReplyObject(reply);
-	return got;
+	return eval_flag(rc, "release of a dead owner's lock", "EVAL %s 1 %s %s",
+	                 unlock_script.body, key, dead);
 }
 
 /* release_dead_page releases, among the n keys of one SCAN page, those whose holder died. */
