@@ -5,7 +5,6 @@
  *     (coordinator/run.c) and print the summary.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -257,9 +256,6 @@ int main(int argc, char **argv)
 	int status = EXIT_CODE_USAGE;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* every session (libpq reads it) writes dates as YYYY-MM-DD, the text the
-	 * column rules read and COPY reads back, whatever the servers' DateStyle */
-	setenv("PGDATESTYLE", "ISO", 1);
 	if (!options_parse(argc, argv, &opts, err, sizeof(err))) {
 		fprintf(stderr, "import_ecoloweb_data: %s\nTry 'import_ecoloweb_data --help'.\n",
 		        err);
