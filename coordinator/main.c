@@ -19,6 +19,7 @@
 #include "pgsql.h"
 #include "purge_run.h"
 #include "redis_client.h"
+#include "redis_locks.h"
 #include "run.h"
 #include "summary.h"
 #include "target_schema.h"

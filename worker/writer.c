@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pyfloat.h"
 #include "redis_client.h"
+#include "redis_locks.h"
 #include "row_check.h"
 #include "strbuf.h"
 #include "uuid.h"
