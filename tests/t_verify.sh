@@ -5,8 +5,9 @@
 #     --verify (issue 13) on synthetic Ecoloweb data: after an import of 22
 #     and 29 a verify passes (exit 0); it fails (exit 1) after one APiLos
 #     row is changed (a logement's loyer, a convention's date, a lot's
-#     financement), naming the model, the Ecolo key, the column, the
-#     expected and the found values; after a target row is deleted with its
+#     financement, a bailleur's SIREN and siret, an avenant's link to the
+#     avenant type 'commentaires'), naming the model, the Ecolo key, the
+#     column, the expected and the found values; after a target row is deleted with its
 #     reference kept; after a source row is added or removed. A verify
 #     writes nothing: every APiLos table and the Redis keys are the same
 #     before and after, Redis is not even connected to, and it passes with
@@ -126,6 +127,29 @@ q "UPDATE programmes_logement SET loyer = '$loyer' WHERE id = $lid;
 	UPDATE conventions_convention SET date_fin_conventionnement = $sql_date WHERE id = $cid;
 	UPDATE programmes_lot SET financement = '$fin' WHERE id = $tid" >/dev/null
 verify "verify after the changes are undone" 0
+
+# --- 3b. a bailleur's identity, an avenant's link to 'commentaires' ---------
+IFS='|' read -r bkey bid <<<"$(ref bailleurs.Bailleur bailleurs_bailleur)"
+IFS='|' read -r akey aid <<<"$(q "SELECT r.ecolo_id || '|' || l.id
+	FROM conventions_convention_avenant_types l
+	JOIN ecoloweb_ecoloreference r ON r.apilos_model = 'conventions.Convention'
+		AND r.apilos_id = l.convention_id AND r.departement = '22'
+	ORDER BY l.id LIMIT 1")"
+[ -n "$bid" ] && [ -n "$aid" ] || fail "no bailleur or avenant link in 22"
+q "CREATE TABLE saved_bailleur AS SELECT * FROM bailleurs_bailleur WHERE id = $bid;
+	CREATE TABLE saved_link AS SELECT * FROM conventions_convention_avenant_types WHERE id = $aid;
+	UPDATE bailleurs_bailleur SET siren = '000000000', siret = '00000000000000' WHERE id = $bid;
+	DELETE FROM conventions_convention_avenant_types WHERE id = $aid" >/dev/null
+verify "verify after a bailleur's identity and a link change" 1
+assert_contains "bailleur's identity named" "$out" \
+	"difference: bailleurs.Bailleur $bkey: identity: expected siren "
+assert_contains "bailleur's identity found" "$out" "found siren '000000000', siret '00000000000000'"
+assert_contains "avenant's link named" "$out" \
+	"difference: conventions.Convention $akey, column avenant_types: expected 'commentaires', found NULL"
+q "UPDATE bailleurs_bailleur b SET siren = s.siren, siret = s.siret FROM saved_bailleur s WHERE b.id = s.id;
+	INSERT INTO conventions_convention_avenant_types SELECT * FROM saved_link;
+	DROP TABLE saved_bailleur; DROP TABLE saved_link" >/dev/null
+verify "verify after the bailleur and the link are back" 0
 
 # --- 4. a target row deleted, its reference kept -----------------------------
 q "CREATE TABLE saved_logement AS SELECT * FROM programmes_logement WHERE id = $lid;

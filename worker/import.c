@@ -10,6 +10,7 @@
 #include "history.h"
 #include "import.h"
 #include "log.h"
+#include "verify.h"
 #include "writer.h"
 
 /* An input of an entity query: parallel arrays, one array literal per parameter. */
@@ -341,12 +342,38 @@ static bool touch_links(import_ctx *ctx, const char *array)
 	                  1, params);
 }
 
+/*
+ * verify_links checks, in a verify, that every convention of APiLos with a
+ * parent has the avenant type 'commentaires', as link_avenants makes it.
+ */
+static bool verify_links(import_ctx *ctx, history *h)
+{
+	char **keys = calloc(h->n + 1, sizeof(char *));
+	int32_t *ids = calloc(h->n + 1, sizeof(int32_t));
+	size_t n = 0;
+	int32_t id;
+
+	if (!keys || !ids)
+		abort();
+	for (size_t i = 0; i < h->n; i++) {
+		if (keymap_get(&ctx->ids[ENT_CONVENTION], h->rows[i].id, &id) && id != REF_NULL &&
+		    parent_id(ctx, &h->rows[i]) != REF_NULL) {
+			keys[n] = h->rows[i].id;
+			ids[n++] = id;
+		}
+	}
+	bool ok = verify_avenant_types(ctx, keys, ids, n);
+	free(keys);
+	free(ids);
+	return ok;
+}
+
 /* link_avenants adds the avenant type 'commentaires' to every convention written with a parent
  * (§2.5.12). */
 static bool link_avenants(import_ctx *ctx, history *h)
 {
 	if (ctx->verify)
-		return true; /* the links are not compared (they carry no Ecolo key) */
+		return verify_links(ctx, h);
 	int32_t *ids = calloc(h->n + 1, sizeof(int32_t));
 	size_t n = 0;
 	int32_t id;

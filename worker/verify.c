@@ -367,18 +367,17 @@ static const char *expected_value(import_ctx *ctx, const verify_rows *b, size_t 
 	return v;
 }
 
-/* compare_params builds the array parameters of compare_sql for the rows found. */
-static char **compare_params(import_ctx *ctx, const verify_rows *b, const int32_t *ids,
-                             const cmp_col *cols, int n, size_t *n_live)
+/*
+ * found_rows lists the rows of b found in APiLos: their index in the batch
+ * into ord, and the first two parameters of a comparison ($1 the indexes,
+ * $2 the APiLos ids). Returns their number.
+ */
+static size_t found_rows(const verify_rows *b, const int32_t *ids, int32_t *ord, char **params)
 {
-	char **params = calloc(n + 3, sizeof(char *));
-	int32_t *ord = calloc(b->n + 1, sizeof(int32_t));
 	int32_t *live = calloc(b->n + 1, sizeof(int32_t));
-	char **values = calloc(b->n + 1, sizeof(char *));
-	char(*bufs)[16] = calloc(b->n + 1, 16);
 	size_t m = 0;
 
-	if (!params || !ord || !live || !values || !bufs)
+	if (!live)
 		abort();
 	for (size_t i = 0; i < b->n; i++) {
 		if (ids[i] != REF_NULL) {
@@ -388,6 +387,22 @@ static char **compare_params(import_ctx *ctx, const verify_rows *b, const int32_
 	}
 	params[0] = sql_int_array(ord, m);
 	params[1] = sql_int_array(live, m);
+	free(live);
+	return m;
+}
+
+/* compare_params builds the array parameters of compare_sql for the rows found. */
+static char **compare_params(import_ctx *ctx, const verify_rows *b, const int32_t *ids,
+                             const cmp_col *cols, int n, size_t *n_live)
+{
+	char **params = calloc(n + 3, sizeof(char *));
+	int32_t *ord = calloc(b->n + 1, sizeof(int32_t));
+	char **values = calloc(b->n + 1, sizeof(char *));
+	char(*bufs)[16] = calloc(b->n + 1, 16);
+
+	if (!params || !values || !bufs || !ord)
+		abort();
+	size_t m = found_rows(b, ids, ord, params);
 	for (int k = 0; k < n; k++) {
 		for (size_t j = 0; j < m; j++)
 			values[j] = (char *)expected_value(ctx, b, (size_t)ord[j], &cols[k],
@@ -395,7 +410,6 @@ static char **compare_params(import_ctx *ctx, const verify_rows *b, const int32_
 		params[k + 2] = sql_text_array(values, m);
 	}
 	free(ord);
-	free(live);
 	free(values);
 	free(bufs);
 	*n_live = m;
@@ -459,6 +473,120 @@ static bool compare_rows(import_ctx *ctx, const verify_rows *b, const int32_t *i
 	return ok;
 }
 
+/* An identity the writer matches a shared row on: the query's field, the APiLos column. */
+typedef struct ident_pair {
+	const char *field;
+	const char *column;
+} ident_pair;
+
+/* The identities of worker/writer.c (bailleur_identity, administration_identity). */
+static const ident_pair administration_ident[] = {{"code", "code"}, {NULL, NULL}};
+static const ident_pair bailleur_ident[] = {
+        {"_identity_siren", "siren"}, {"siret", "siret"}, {"siren", "siren"}, {NULL, NULL}};
+
+/* field_index returns the index of the query column name in b, or -1. */
+static int field_index(const verify_rows *b, const char *name)
+{
+	for (int c = 0; c < b->ncols; c++) {
+		if (strcmp(b->names[c], name) == 0)
+			return c;
+	}
+	return -1;
+}
+
+/*
+ * identity_sql builds the check of a batch of shared rows: the rows found
+ * whose APiLos row has none of the identities the writer matches on.
+ */
+static char *identity_sql(const entity_def *def, const ident_pair *pairs, int n)
+{
+	strbuf sb;
+
+	sb_init(&sb);
+	sb_append(&sb, "SELECT e.ord");
+	for (int k = 0; k < n; k++)
+		sb_printf(&sb, ", t.%s::text", pairs[k].column);
+	sb_append(&sb, "\nFROM unnest($1::int[], $2::int[]");
+	for (int k = 0; k < n; k++)
+		sb_printf(&sb, ", $%d::text[]", k + 3);
+	sb_append(&sb, ") AS e(ord, id");
+	for (int k = 0; k < n; k++)
+		sb_printf(&sb, ", v%d", k);
+	sb_append(&sb, ")\nJOIN ");
+	sb_append(&sb, def->table);
+	sb_append(&sb, " t ON t.id = e.id\nWHERE NOT (false");
+	for (int k = 0; k < n; k++)
+		sb_printf(&sb, " OR coalesce(t.%s = e.v%d, false)", pairs[k].column, k);
+	sb_append(&sb, ")\nORDER BY e.ord");
+	return sb.data;
+}
+
+/* report_identity reports a shared row whose APiLos row has another identity. */
+static void report_identity(import_ctx *ctx, const verify_rows *b, const ident_pair *pairs,
+                            const int *fields, int n, const PGresult *res, int r)
+{
+	size_t i = (size_t)atol(PQgetvalue(res, r, 0));
+	strbuf text;
+	char q[256];
+
+	sb_init(&text);
+	sb_append(&text, "identity: expected ");
+	for (int k = 0; k < n; k++) {
+		quote_value(fields[k] >= 0 ? b->rows[i][fields[k]] : NULL, q, sizeof(q));
+		sb_printf(&text, "%s%s %s", k ? " or " : "", pairs[k].column, q);
+	}
+	sb_append(&text, ", found");
+	for (int k = 0; k < n; k++) {
+		if (k > 0 && strcmp(pairs[k].column, pairs[0].column) == 0)
+			continue; /* siren: said once */
+		quote_value(pg_value(res, r, k + 1), q, sizeof(q));
+		sb_printf(&text, "%s %s %s", k ? "," : "", pairs[k].column, q);
+	}
+	report(ctx, b->def->ent, row_key(b, i), "(identity)", NULL, NULL, text.data);
+	sb_free(&text);
+}
+
+/*
+ * compare_identity checks that the reference of each shared row (bailleur,
+ * administration) leads to a row with one of the identities the writer
+ * matches on (SIREN, siret, code): the other columns may be APiLos' own.
+ */
+static bool compare_identity(import_ctx *ctx, const verify_rows *b, const int32_t *ids)
+{
+	const ident_pair *pairs =
+	        b->def->ent == ENT_BAILLEUR ? bailleur_ident : administration_ident;
+	int n = 0, fields[4];
+	char *params[6] = {0};
+
+	for (; pairs[n].field; n++)
+		fields[n] = field_index(b, pairs[n].field);
+	int32_t *ord = calloc(b->n + 1, sizeof(int32_t));
+	char **values = calloc(b->n + 1, sizeof(char *));
+	if (!ord || !values)
+		abort();
+	size_t m = found_rows(b, ids, ord, params);
+	for (int k = 0; k < n; k++) {
+		for (size_t j = 0; j < m; j++)
+			values[j] = fields[k] >= 0 ? b->rows[ord[j]][fields[k]] : NULL;
+		params[k + 2] = sql_text_array(values, m);
+	}
+	char *sql = identity_sql(b->def, pairs, n);
+	PGresult *res =
+	        m ? pg_exec(ctx->dst, "compare identities", sql, n + 2, (const char *const *)params)
+	          : NULL;
+	bool ok = m == 0 || res != NULL;
+
+	for (int r = 0; res && r < PQntuples(res); r++)
+		report_identity(ctx, b, pairs, fields, n, res, r);
+	PQclear(res);
+	for (int k = 0; k < n + 2; k++)
+		free(params[k]);
+	free(sql);
+	free(ord);
+	free(values);
+	return ok;
+}
+
 bool verify_batch(import_ctx *ctx, const verify_rows *b)
 {
 	int32_t *ids = calloc(b->n + 1, sizeof(int32_t));
@@ -469,15 +597,45 @@ bool verify_batch(import_ctx *ctx, const verify_rows *b)
 	/*
 	 * Bailleurs and administrations may be APiLos rows that an import
 	 * matched by SIREN, siret or code: their columns are APiLos' own, only
-	 * their existence is checked.
+	 * their identity is checked.
 	 */
-	if (ok && !b->def->has_identity)
-		ok = compare_rows(ctx, b, ids);
+	if (ok)
+		ok = b->def->has_identity ? compare_identity(ctx, b, ids)
+		                          : compare_rows(ctx, b, ids);
 	if (!ok)
 		log_error("comparing a batch of %s rows with %s failed", entity_name(b->def->ent),
 		          b->def->table);
 	free(ids);
 	return ok;
+}
+
+bool verify_avenant_types(import_ctx *ctx, char *const *keys, const int32_t *ids, size_t n)
+{
+	ctx->counts[ENT_AVENANT_TYPE].read = (uint32_t)n;
+	if (n == 0)
+		return true;
+	char *array = sql_int_array(ids, n);
+	const char *params[] = {array};
+	PGresult *res =
+	        pg_exec(ctx->dst, "avenant type links",
+	                "SELECT c.ord FROM unnest($1::int[]) WITH ORDINALITY AS c(id, ord)\n"
+	                "WHERE NOT EXISTS (SELECT FROM conventions_convention_avenant_types l\n"
+	                "JOIN conventions_avenanttype t ON t.id = l.avenanttype_id\n"
+	                "WHERE l.convention_id = c.id AND t.nom = 'commentaires')\n"
+	                "ORDER BY c.ord",
+	                1, params);
+
+	free(array);
+	if (res == NULL)
+		return false;
+	int missing = PQntuples(res);
+	for (int r = 0; r < missing; r++) {
+		size_t i = (size_t)atol(PQgetvalue(res, r, 0)) - 1;
+		report(ctx, ENT_CONVENTION, keys[i], "avenant_types", "commentaires", NULL, NULL);
+	}
+	ctx->counts[ENT_AVENANT_TYPE].matched = (uint32_t)(n - (size_t)missing);
+	PQclear(res);
+	return true;
 }
 
 /* An entity class whose APiLos rows of the département are read back. */

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "entities.h"
 #include "import.h"
@@ -42,6 +43,13 @@ void verify_end(import_ctx *ctx);
  * database error (logged).
  */
 bool verify_batch(import_ctx *ctx, const verify_rows *b);
+
+/*
+ * verify_avenant_types checks that each of the n conventions ids (Ecolo
+ * keys keys), avenants with a parent, has the avenant type 'commentaires'.
+ * One query. False on a database error (logged).
+ */
+bool verify_avenant_types(import_ctx *ctx, char *const *keys, const int32_t *ids, size_t n);
 
 /*
  * verify_finish looks for the APiLos rows of the département whose Ecolo
