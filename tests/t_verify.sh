@@ -115,7 +115,7 @@ assert_contains "convention's date named" "$out" \
 	"difference: conventions.Convention $ckey, column date_fin_conventionnement: expected $exp_date, found '2001-02-03'"
 assert_contains "lot's financement named" "$out" \
 	"difference: programmes.Lot $tkey, column financement: expected '$fin', found '$new_fin'"
-assert_contains "totals per model and column" "$out" "verify: programmes.Logement.loyer: 1 difference(s)"
+assert_contains "totals per model and column" "$out" "verify: programmes.Logement loyer: 1 difference(s)"
 assert_contains "total of the département" "$out" "[22] verify: 3 difference(s)"
 assert_contains "29 still agrees" "$out" "[29] verify: Ecoloweb and APiLos agree"
 

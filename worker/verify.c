@@ -686,7 +686,10 @@ static bool find_extras(import_ctx *ctx, entity e)
 	return ok;
 }
 
-/* log_counts logs Ecoloweb's and APiLos' rows per entity class; a mismatch is a difference. */
+/*
+ * log_counts logs Ecoloweb's and APiLos' rows per entity class. Counts that
+ * differ are not counted again: each missing or extra row already was.
+ */
 static void log_counts(import_ctx *ctx)
 {
 	verify_state *st = ctx->verify_state;
@@ -696,13 +699,14 @@ static void log_counts(import_ctx *ctx)
 			continue;
 		unsigned long expected = st->seen[e].len;
 		ctx->counts[e].matched = (uint32_t)st->found[e];
-		log_info("verify: %-14s Ecoloweb %lu row(s) to map, APiLos %lu row(s)%s",
-		         entity_name(e), expected, st->found[e],
-		         expected == st->found[e] ? "" : ": the counts differ");
-		if (expected != st->found[e]) {
-			st->differences++;
-			add_total(st, e, "(row count)");
-		}
+		if (expected == st->found[e])
+			log_info("verify: %-14s Ecoloweb %lu row(s) to map, APiLos %lu row(s)",
+			         entity_name(e), expected, st->found[e]);
+		else
+			log_error(
+			        "verify: %-14s Ecoloweb %lu row(s) to map, APiLos %lu row(s): the "
+			        "counts differ",
+			        entity_name(e), expected, st->found[e]);
 	}
 }
 
@@ -716,7 +720,7 @@ bool verify_finish(import_ctx *ctx, unsigned long *differences)
 	}
 	log_counts(ctx);
 	for (size_t i = 0; i < st->n_totals; i++)
-		log_error("verify: %s.%s: %lu difference(s)", entity_model(st->totals[i].ent),
+		log_error("verify: %s %s: %lu difference(s)", entity_model(st->totals[i].ent),
 		          st->totals[i].column, st->totals[i].n);
 	if (ctx->mapping_errors)
 		log_error("verify: %u source row(s) cannot be mapped (see above): an import would "
