@@ -76,7 +76,13 @@ run_import "--max-differences -1" 2 --verify --max-differences -1 --departement 
 run_import "--max-differences x" 2 --verify --max-differences x --departement 22
 
 # --- 2. after an import, a verify passes ----------------------------------------
+# text that an array parameter must carry intact: quotes, braces, commas,
+# backslashes, control characters, the word NULL, non-ASCII
+src_q "UPDATE ecolo.ecolo_logement SET numerobatiment = '\"{},', noescalier = E'\\\\N\\t',
+	etage = 'NULL', numerologement = 'é''x' WHERE id = (SELECT min(id) FROM ecolo.ecolo_logement)" >/dev/null
 run_import "import 22 29" 0 --departement 22 29 --no-progress
+assert_eq "the nasty designation was imported" 1 \
+	"$(q "SELECT count(*) FROM programmes_logement WHERE designation = E'\"{}, \\\\N\\t NULL é''x'")"
 verify "verify after the import" 0
 assert_contains "agree" "$out" "Ecoloweb and APiLos agree"
 assert_not_contains "no difference listed" "$out" "difference:"
