@@ -283,7 +283,8 @@ static bool check_purge(const options *opts, char *err, size_t errlen)
 
 /*
  * check_verify refuses what makes no sense with --verify, which writes
- * nothing and commits nothing (a dry run, an update, a commit mode), and
+ * nothing and commits nothing (a dry run, an update, a commit mode, a
+ * purge), and
  * --max-differences without it. max_differences is set to its default.
  */
 static bool check_verify(options *opts, bool max_given, char *err, size_t errlen)
@@ -427,7 +428,7 @@ static const char usage_text[] =
         "                            their identity (SIREN, siret, code): an import may\n"
         "                            have matched them to existing APiLos rows. Exit status\n"
         "                            0 when all agree, 1 on any difference. Not with\n"
-        "                            --dry_run, --update or --commit-per-departement\n"
+        "                            --dry_run, --update, --commit-per-departement, --purge\n"
         "  --max-differences N       with --verify: print at most N differences per\n"
         "                            département (default 20; 0: totals only)\n"
         "  --no-progress             plain timestamped log lines instead of the dashboard\n"

@@ -246,6 +246,7 @@ START_TEST(test_options_verify)
 	expect_error("--verify --update", "option '--update' makes no sense with '--verify'");
 	expect_error("--dry_run --verify", "option '--dry_run' makes no sense with '--verify'");
 	expect_error("--verify --commit-per-departement", "'--commit-per-departement'");
+	expect_error("--verify --purge --departement 22", "option '--purge' makes no sense");
 	expect_error("--max-differences 5", "option '--max-differences' goes with '--verify' only");
 	expect_error("--verify --max-differences -1", "--max-differences");
 	expect_error("--verify --max-differences x", "'x'");

@@ -66,7 +66,7 @@ verify() {
 }
 
 # --- 1. bad usage -------------------------------------------------------------
-for bad in --update --dry_run --dry-run --commit-per-departement; do
+for bad in --update --dry_run --dry-run --commit-per-departement --purge; do
 	run_import "--verify $bad" 2 --verify "$bad" --departement 22 --no-progress
 	assert_contains "--verify $bad: says why" "$(cat "$log")" "makes no sense with '--verify'"
 done
