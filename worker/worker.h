@@ -21,8 +21,7 @@ typedef struct worker_args {
 	bool use_side;           /* shared entities committed at once on a side connection */
 } worker_args;
 
-/* Set by SIGTERM: the writer stops between rows, the worker rolls back. */
-extern volatile sig_atomic_t worker_stop_requested;
+#include "stop_flag.h"
 
 /*
  * worker_main imports args->departement inside the forked child. It
