@@ -136,12 +136,13 @@ static bool plan_launch(launch *l, const config *cfg)
 	}
 	if (!plan_connections(l, cfg))
 		return false;
-	log_info("verdict: %s",
-	         opts->dry_run                  ? "dry run, everything rolled back"
-	         : opts->commit_per_departement ? "each département commits when it is done"
-	         : l->prepared                  ? "one for the launch, with prepared transactions"
-	                       : "one for the launch; without prepared transactions a crash during "
-	                         "the final commits could leave part of the launch committed");
+	log_event_msg(LOG_INFO, LOGEV_LAUNCH, "verdict: %s",
+	              opts->dry_run                  ? "dry run, everything rolled back"
+	              : opts->commit_per_departement ? "each département commits when it is done"
+	              : l->prepared
+	                      ? "one for the launch, with prepared transactions"
+	                      : "one for the launch; without prepared transactions a crash during "
+	                        "the final commits could leave part of the launch committed");
 	return true;
 }
 
@@ -215,20 +216,23 @@ static int run(const options *opts, const config *cfg)
 	int status = EXIT_CODE_USAGE;
 
 	launch_init(&l, opts, cfg);
-	log_info("import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s",
-	         l.n, l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
-	         opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
+	log_event_msg(
+	        LOG_INFO, LOGEV_LAUNCH,
+	        "import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s",
+	        l.n, l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
+	        opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
 	pgconn presence = {0};
 	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc) &&
 	    (opts->dry_run || verdict_presence_open(&presence, cfg, l.launch_id))) {
-		if (isatty(STDOUT_FILENO) && !opts->no_progress)
+		/* JSON lines are for a log drain: no dashboard */
+		if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
 			l.dashboard = dashboard_open(&l);
 		status = launch_run(&l);
 		if (l.dashboard)
 			dashboard_close(l.dashboard);
 		l.dashboard = NULL;
 		summary_print(&l, stdout);
-		if (opts->summary_json && !summary_write_json(&l, opts->summary_json))
+		if (opts->summary_json && !summary_write_json(&l, opts->summary_json, status))
 			summary_lost(&l, status);
 		/* nothing of a failed launch stays prepared, unless COMMIT was decided: then
 		 * some départements are in, and the next launch commits the rest */
@@ -240,7 +244,7 @@ static int run(const options *opts, const config *cfg)
 			if (rc.ctx)
 				release_dead_locks(&rc);
 		}
-		log_info("exit status %d", status);
+		log_event_msg(LOG_INFO, LOGEV_EXIT, "exit status %d", status);
 	}
 	pg_disconnect(&presence);
 	redis_client_close(&rc);
@@ -270,6 +274,7 @@ int main(int argc, char **argv)
 		return EXIT_CODE_OK;
 	}
 	log_set_level(opts.debug ? LOG_DEBUG : LOG_INFO);
+	log_set_format(opts.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
 	if (!config_from_env(&cfg, err, sizeof(err)))
 		log_error("%s", err);
 	else if (check_servers(&cfg) && confirm_all(&opts))

@@ -30,6 +30,7 @@ enum long_only {
 	OPT_COMMIT_PER_DEPARTEMENT,
 	OPT_SUMMARY_JSON,
 	OPT_MAX_CONNECTIONS,
+	OPT_LOG_FORMAT,
 };
 
 static const struct option long_options[] = {
@@ -45,6 +46,7 @@ static const struct option long_options[] = {
         {"commit-per-departement", no_argument, NULL, OPT_COMMIT_PER_DEPARTEMENT},
         {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -155,6 +157,20 @@ static bool set_summary_json(options *opts, const char *arg, char *err, size_t e
 	return true;
 }
 
+/* set_log_format reads --log-format plain|json (the last one given wins). */
+static bool set_log_format(options *opts, const char *arg, char *err, size_t errlen)
+{
+	char q[48];
+
+	if (strcmp(arg, "plain") == 0 || strcmp(arg, "json") == 0) {
+		opts->log_json = strcmp(arg, "json") == 0;
+		return true;
+	}
+	snprintf(err, errlen, "invalid value %s for --log-format (expected plain or json)",
+	         quote_arg(q, sizeof(q), arg));
+	return false;
+}
+
 /*
  * bad_option writes the message for getopt's '?' or ':' answer; elem is
  * the argument getopt was scanning. optopt holds the short option, or the
@@ -209,6 +225,8 @@ static bool handle_option(int c, options *opts, int argc, char **argv, const cha
 	case OPT_MAX_CONNECTIONS:
 		return parse_int("max-connections", optarg, 0, MAX_CONNECTIONS_MAX,
 		                 &opts->max_connections, err, errlen);
+	case OPT_LOG_FORMAT:
+		return set_log_format(opts, optarg, err, errlen);
 	default:
 		bad_option(c, elem, err, errlen);
 		return false;
@@ -312,9 +330,15 @@ static const char usage_text[] =
         "                            or nothing for the whole launch)\n"
         "  --max-connections N       refuse to start when the launch would open more than N\n"
         "                            database connections (default 0: no limit)\n"
-        "  --summary-json FILE       also write the final summary as JSON into FILE\n"
+        "  --summary-json FILE       also write the final summary as JSON into FILE, with\n"
+        "                            the figures of each département and entity class\n"
+        "                            (schema: summary.schema.json, in the documentation)\n"
         "  --no-progress             plain timestamped log lines instead of the dashboard\n"
         "                            (the default when standard output is not a terminal)\n"
+        "  --log-format FORMAT       plain (default) or json: with json, every log line and\n"
+        "                            the summary are one JSON object per line (time, level,\n"
+        "                            departement, event, message; counts on progress\n"
+        "                            lines), for log drains; implies --no-progress\n"
         "  --debug                   also log the SQL sent and timings\n"
         "  -h, --help                print this help and exit\n"
         "  -V, --version             print the version and exit\n"
