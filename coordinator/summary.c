@@ -25,6 +25,12 @@ static double seconds_of(uint64_t us)
 	return (double)((us + 500) / 1000) / 1000.0;
 }
 
+/* round_ms rounds seconds to the millisecond, as every time of the summary. */
+static double round_ms(double seconds)
+{
+	return (double)(long long)(seconds * 1000.0 + 0.5) / 1000.0;
+}
+
 /* per_second returns rows / seconds rounded to 0.1, 0 when no time was measured. */
 static double per_second(uint64_t rows, double seconds)
 {
@@ -33,10 +39,10 @@ static double per_second(uint64_t rows, double seconds)
 	return (double)(long long)((double)rows / seconds * 10.0 + 0.5) / 10.0;
 }
 
-/* dep_seconds returns how long a département's worker ran (0 if it never started). */
+/* dep_seconds returns how long a département's worker ran, to the ms (0 if it never started). */
 static double dep_seconds(const dep_run *d)
 {
-	return d->ended > d->started ? d->ended - d->started : 0;
+	return d->ended > d->started ? round_ms(d->ended - d->started) : 0;
 }
 
 /* dep_rows returns the source rows a département read, all entity classes together. */
@@ -230,7 +236,7 @@ static json_t *summary_json(const launch *l, int exit_status)
 	                        SUMMARY_SCHEMA_VERSION, "run_date", l->run_date, "launch_id",
 	                        l->launch_id, "interrupted", l->interrupted != 0, "dry_run",
 	                        l->opts->dry_run, "exit_status", exit_status, "seconds",
-	                        now_s() - l->started, "coordinator", "peak_rss_kb",
+	                        round_ms(now_s() - l->started), "coordinator", "peak_rss_kb",
 	                        (json_int_t)summary_peak_rss_kb());
 
 	for (size_t i = 0; deps && i < l->n; i++) {
