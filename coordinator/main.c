@@ -252,6 +252,26 @@ static int run(const options *opts, const config *cfg)
 	return status;
 }
 
+/*
+ * wants_json tells whether argv asks for --log-format json (the last one
+ * given wins), for the one line written before the options are known: a
+ * usage error must reach a log drain as JSON too.
+ */
+static bool wants_json(int argc, char **argv)
+{
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--log-format=json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+			json = strcmp(argv[++i], "json") == 0;
+		else if (strncmp(argv[i], "--log-format=", 13) == 0)
+			json = false;
+	}
+	return json;
+}
+
 int main(int argc, char **argv)
 {
 	options opts;
@@ -261,6 +281,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!options_parse(argc, argv, &opts, err, sizeof(err))) {
+		if (wants_json(argc, argv)) {
+			log_set_format(LOG_FORMAT_JSON);
+			log_error("%s", err);
+			return EXIT_CODE_USAGE;
+		}
 		fprintf(stderr, "import_ecoloweb_data: %s\nTry 'import_ecoloweb_data --help'.\n",
 		        err);
 		return EXIT_CODE_USAGE;

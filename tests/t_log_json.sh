@@ -238,6 +238,21 @@ json_run dry_run 0 "$SRC" "$DST_DRY" --departement 22 29 --dry_run
 check_lines dry_run launch start plan phase checked summary exit
 check_summary dry_run true 0 "22=checked 29=checked"
 
+# on a terminal too: JSON lines, no dashboard (script(1) gives the program a
+# pseudo-terminal as stdout and stderr)
+if command -v script >/dev/null 2>&1; then
+	rc=0
+	ECOLO_DATABASE_URL=$SRC DATABASE_URL=$DST_DRY script -qec \
+		"$(printf '%q ' "$prog" --log-format json --departement 29 --dry_run)" /dev/null \
+		</dev/null >"$dir/tty.raw" 2>&1 || rc=$?
+	assert_eq "dry run on a terminal: exit status" 0 "$rc"
+	tr -d '\r' <"$dir/tty.raw" >"$dir/tty.out"
+	: >"$dir/tty.err"
+	check_lines tty launch checked summary exit
+else
+	printf 'note: script(1) is missing: the terminal case is not checked\n'
+fi
+
 # --- 3. a département that fails ---------------------------------------------
 # --with-bad-rows puts the unmappable row in the first département
 json_run failing 1 "$SRC_BAD" "$DST_BAD" --departement 22 29 --jobs 1
@@ -276,5 +291,11 @@ rc=0
 out=$("$prog" --log-format xml --departement 22 2>&1) || rc=$?
 assert_eq "--log-format xml: exit status" 2 "$rc"
 assert_contains "--log-format xml: says why" "$out" "invalid value 'xml' for --log-format"
+# a usage error reaches a log drain as JSON too, when JSON was asked for
+rc=0
+"$prog" --log-format json --jobs 0 --departement 22 >"$dir/usage.out" 2>"$dir/usage.err" || rc=$?
+assert_eq "--log-format json --jobs 0: exit status" 2 "$rc"
+check_lines usage error
+assert_contains "--log-format json --jobs 0: says why" "$(cat "$dir/usage.err")" "--jobs"
 
 printf 'PASS: %s\n' "$(basename "$0")"
