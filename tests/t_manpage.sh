@@ -48,8 +48,9 @@ if [ "$help_opts" != "$man_opts" ]; then
 	fail "--help and the man page do not list the same options"
 fi
 printf 'ok: --help and the man page list the same %s options\n' "$(printf '%s\n' "$help_opts" | wc -l)"
-missing=$(comm -23 <(printf '%s\n' "$table_opts") <(printf '%s\n' "$help_opts"))
-[ -z "$missing" ] || fail "options of src/options.c in neither --help nor the man page: $missing"
+undocumented=$(comm -23 <(printf '%s\n' "$table_opts") <(printf '%s\n' "$help_opts"))
+[ -z "$undocumented" ] ||
+	fail "options of src/options.c in neither --help nor the man page: $undocumented"
 printf 'ok: every option of the getopt table is documented\n'
 
 # --- 2. rendered without a warning ---------------------------------------------
