@@ -155,9 +155,27 @@ doc = json.load(open(sys.argv[2]))
 dry, status, states = sys.argv[3] == "true", int(sys.argv[4]), sys.argv[5]
 bad = []
 try:
+    jsonschema.Draft202012Validator.check_schema(schema)
+except jsonschema.SchemaError as e:
+    bad.append("the schema itself is not valid draft 2020-12: %s" % e.message)
+try:
     jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
 except jsonschema.ValidationError as e:
     bad.append("not valid against the schema: %s at %s" % (e.message, list(e.absolute_path)))
+# the schema is not vacuous: a worker's figures left out, a count gone negative
+for path, change in ((("departements", 0), lambda d: d.pop("source_queries")),
+                     (("departements", 0, "entities", "logement"), lambda e: e.update(read=-1))):
+    broken = json.loads(json.dumps(doc))
+    node = broken
+    for k in path:
+        node = node[k]
+    if isinstance(node, dict) and node.get("peak_rss_kb", 0) is not None:
+        change(node)
+        try:
+            jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
+            bad.append("the schema accepts a summary changed at %s" % (path,))
+        except jsonschema.ValidationError:
+            pass
 if doc.get("schema_version") != 1:
     bad.append("schema_version %r" % doc.get("schema_version"))
 if doc.get("dry_run") != dry:
