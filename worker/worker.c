@@ -361,7 +361,7 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 	fault_point("ready");
 	if (args->gid)
 		return prepare(ctx, args->gid);
-	log_event_msg(LOG_INFO, LOGEV_READY, "all rows written: waiting for the launch's verdict");
+	log_event_msg(LOG_INFO, LOGEV_READY, "all rows written: waiting for the verdict");
 	if (wait_verdict(control_fd, ctx->dst) != MSG_COMMIT) {
 		log_warn("abort requested: rolling back");
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
