@@ -90,7 +90,9 @@ static void print_table(const launch *l, FILE *out)
 {
 	char figures[256];
 
-	fprintf(out, "\nSummary (run date %s)\n", l->run_date);
+	/* the coordinator's figure in the title: every other line is a table row */
+	fprintf(out, "\nSummary (run date %s, coordinator peak RSS %ld kB)\n", l->run_date,
+	        summary_peak_rss_kb());
 	fprintf(out, "%-4s %-15s %-14s %9s %9s %9s %9s %9s %7s %8s %8s %9s %7s %7s\n", "dep",
 	        "state", "entity", "read", "created", "matched", "skipped", "updated", "errors",
 	        "read s", "write s", "rows/s", "q eco", "q apil");
@@ -113,7 +115,6 @@ static void print_table(const launch *l, FILE *out)
 			        f->target_queries);
 		}
 	}
-	fprintf(out, "coordinator peak RSS %ld kB\n", summary_peak_rss_kb());
 	fflush(out);
 }
 
