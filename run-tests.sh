@@ -177,6 +177,18 @@ if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
 	count_results
 fi
 
+# The Scalingo deployment kit: the buildpack API's build from a clean checkout,
+# then the deployed program alone (scalingo/simulate-build.sh).
+if [ -z "$step_failed" ] && [ -z "${TESTS:-}" ]; then
+	step "Scalingo: simulated buildpack build (scalingo/simulate-build.sh)"
+	if top_builddir=$builddir bash "$repo/scalingo/simulate-build.sh"; then
+		passed=$((passed + 1))
+	else
+		step_failed="the simulated Scalingo build"
+		failed=$((failed + 1))
+	fi
+fi
+
 if [ -z "$step_failed" ] && [ "$run_distcheck" = 1 ] && [ -z "${TESTS:-}" ]; then
 	step "make distcheck"
 	t0=$(date +%s)

@@ -9,6 +9,7 @@
 #include "decision.h"
 #include "log.h"
 #include "redis_client.h"
+#include "redis_decision.h"
 
 #define DECISION_TTL_S (7L * 24 * 3600)
 

@@ -11,6 +11,7 @@
 
 #include "lease_renewal.h"
 #include "log.h"
+#include "redis_leases.h"
 
 /* redis_lease_acquire's tries: a lease that expires between SET and GET is taken again */
 #define TAKE_TRIES 3

@@ -10,6 +10,7 @@
 #include "leases.h"
 #include "log.h"
 #include "owner_token.h"
+#include "redis_leases.h"
 
 /*
  * acquire_one takes the lease of dep: 1 taken, 0 held by a live launch

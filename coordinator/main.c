@@ -17,20 +17,23 @@
 #include "options.h"
 #include "owner_token.h"
 #include "pgsql.h"
+#include "purge_run.h"
 #include "redis_client.h"
+#include "redis_locks.h"
 #include "run.h"
 #include "summary.h"
 #include "target_schema.h"
 #include "verdict.h"
 
-/* check_servers connects to both databases once, checks the APiLos tables and columns, and
- * disconnects. */
-static bool check_servers(const config *cfg)
+/* check_servers connects to both databases once (a purge reads no Ecoloweb), checks the APiLos
+ * tables and columns, and disconnects. */
+static bool check_servers(const config *cfg, bool need_source)
 {
-	pgconn src, dst;
+	pgconn src = {0}, dst;
 	bool ok = false;
 
-	if (!pg_connect(&src, cfg->source_conninfo, "SOURCE", "import_ecoloweb_data/check")) {
+	if (need_source &&
+	    !pg_connect(&src, cfg->source_conninfo, "SOURCE", "import_ecoloweb_data/check")) {
 		log_error("ECOLO_DATABASE_URL (%s): cannot connect to the Ecoloweb database: %s",
 		          cfg->source_safe, src.errmsg);
 		return false;
@@ -208,6 +211,36 @@ static void summary_lost(const launch *l, int status)
 		          "data is in (exit status 0)");
 }
 
+/*
+ * run_purge purges the départements under their leases (a dry run takes
+ * none, as an import's), and reports.
+ */
+static int run_purge(const options *opts, const config *cfg)
+{
+	launch l;
+	redis_client rc = {0};
+	int status = EXIT_CODE_USAGE;
+
+	launch_init(&l, opts, cfg);
+	log_info("purge of %zu département(s)%s%s: target %s", l.n,
+	         opts->dry_run ? ", dry run (nothing deleted)" : "",
+	         opts->force ? ", --force (rows changed or added in APiLos go too)" : "",
+	         cfg->target_safe);
+	if (!cfg->has_redis && !opts->dry_run)
+		log_warn(
+		        "no REDIS_URL: no lease keeps an import of these départements from running "
+		        "at the same time");
+	if (open_redis(&l, cfg, &rc)) {
+		status = purge_run(&l);
+		if (l.redis)
+			leases_release(&rc, cfg, &l);
+		log_info("exit status %d", status);
+	}
+	redis_client_close(&rc);
+	launch_free(&l);
+	return status;
+}
+
 /* run prints what the launch will do, runs it and reports. */
 static int run(const options *opts, const config *cfg)
 {
@@ -302,7 +335,9 @@ int main(int argc, char **argv)
 	log_set_format(opts.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
 	if (!config_from_env(&cfg, err, sizeof(err)))
 		log_error("%s", err);
-	else if (check_servers(&cfg) && confirm_all(&opts))
+	else if (opts.purge && check_servers(&cfg, false))
+		status = run_purge(&opts, &cfg);
+	else if (!opts.purge && check_servers(&cfg, true) && confirm_all(&opts))
 		status = run(&opts, &cfg);
 	config_free(&cfg);
 	options_free(&opts);

@@ -12,9 +12,15 @@ AC_DEFUN([ECOLO_SANITIZERS], [
   AM_CONDITIONAL([SANITIZERS], [test "x$enable_sanitizers" = xyes])
 ])
 
-# ECOLO_WARNINGS: the project's warning and standard flags, always on.
+# ECOLO_WARNINGS: the project's warning and standard flags, always on;
+# --disable-werror keeps the warnings but not as errors: a deployment built
+# by a newer compiler (scalingo/compile.sh) must not fail on a new warning.
 AC_DEFUN([ECOLO_WARNINGS], [
-  WARN_CFLAGS="-std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration"
+  AC_ARG_ENABLE([werror],
+    [AS_HELP_STRING([--disable-werror], [do not turn warnings into errors])],
+    [], [enable_werror=yes])
+  WARN_CFLAGS="-std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror=implicit-function-declaration"
+  AS_IF([test "x$enable_werror" != xno], [WARN_CFLAGS="$WARN_CFLAGS -Werror"])
   AC_SUBST([WARN_CFLAGS])
 ])
 

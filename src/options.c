@@ -30,6 +30,8 @@ enum long_only {
 	OPT_COMMIT_PER_DEPARTEMENT,
 	OPT_SUMMARY_JSON,
 	OPT_MAX_CONNECTIONS,
+	OPT_PURGE,
+	OPT_FORCE,
 	OPT_LOG_FORMAT,
 };
 
@@ -46,6 +48,8 @@ static const struct option long_options[] = {
         {"commit-per-departement", no_argument, NULL, OPT_COMMIT_PER_DEPARTEMENT},
         {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+        {"purge", no_argument, NULL, OPT_PURGE},
+        {"force", no_argument, NULL, OPT_FORCE},
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -222,6 +226,12 @@ static bool handle_option(int c, options *opts, int argc, char **argv, const cha
 		return true;
 	case OPT_SUMMARY_JSON:
 		return set_summary_json(opts, optarg, err, errlen);
+	case OPT_PURGE:
+		opts->purge = true;
+		return true;
+	case OPT_FORCE:
+		opts->force = true;
+		return true;
 	case OPT_MAX_CONNECTIONS:
 		return parse_int("max-connections", optarg, 0, MAX_CONNECTIONS_MAX,
 		                 &opts->max_connections, err, errlen);
@@ -243,6 +253,37 @@ static bool fill_all(options *opts, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++)
 		if (!add_departement(opts, all[i], err, errlen))
 			return false;
+	return true;
+}
+
+/*
+ * check_purge refuses the options a purge cannot take, and a purge of every
+ * département by omission: deleting needs the codes typed out.
+ */
+static bool check_purge(const options *opts, char *err, size_t errlen)
+{
+	const char *clash = opts->update                   ? "--update"
+	                    : opts->commit_per_departement ? "--commit-per-departement"
+	                    : opts->jobs                   ? "--jobs"
+	                    : opts->summary_json           ? "--summary-json"
+	                                                   : NULL;
+
+	if (opts->force && !opts->purge) {
+		snprintf(err, errlen, "option '--force' only goes with --purge");
+		return false;
+	}
+	if (!opts->purge)
+		return true;
+	if (clash) {
+		snprintf(err, errlen, "option '%s' does not go with --purge", clash);
+		return false;
+	}
+	if (opts->n_departements == 0) {
+		snprintf(err, errlen,
+		         "option '--purge' needs --departement CODE... (the départements "
+		         "to purge, named one by one)");
+		return false;
+	}
 	return true;
 }
 
@@ -285,6 +326,8 @@ bool options_parse(int argc, char **argv, options *opts, char *err, size_t errle
 		         quote_arg(q, sizeof(q), argv[optind]));
 		goto fail;
 	}
+	if (!check_purge(opts, err, errlen))
+		goto fail;
 	if (opts->n_departements == 0 && !fill_all(opts, err, errlen))
 		goto fail;
 	return true;
@@ -334,6 +377,15 @@ static const char usage_text[] =
         "                            with the figures of each département and entity\n"
         "                            class (schema: summary.schema.json, installed\n"
         "                            with the documentation)\n"
+        "  --purge                   instead of importing, delete what earlier imports of\n"
+        "                            the --departement codes created (given one by one),\n"
+        "                            their references included, in one transaction;\n"
+        "                            shared bailleurs and administrations stay while\n"
+        "                            anything else uses them. With --dry_run: print the\n"
+        "                            counts per model and delete nothing\n"
+        "  --force                   with --purge: also delete the rows changed or added\n"
+        "                            in APiLos since the import (without it they are\n"
+        "                            listed and the purge is refused)\n"
         "  --no-progress             plain timestamped log lines instead of the dashboard\n"
         "                            (the default when standard output is not a terminal)\n"
         "  --log-format FORMAT       plain (default) or json: with json, every log line\n"
@@ -359,7 +411,8 @@ static const char usage_text[] =
         "  0    every département imported (or checked, with --dry_run): the data is in,\n"
         "       even when the --summary-json file could not be written (an ERROR line\n"
         "       says so) or a signal came after the commit decision (a WARN line says so)\n"
-        "  1    an import failed (data or database): nothing of the failed part committed\n"
+        "  1    an import failed (data or database): nothing of the failed part committed;\n"
+        "       a purge failed or was refused: nothing deleted\n"
         "  2    bad usage or configuration: nothing done\n"
         "  130  interrupted (SIGINT), 143 terminated (SIGTERM) before the commit decision:\n"
         "       everything rolled back (with --commit-per-departement: all but the\n"
@@ -367,7 +420,8 @@ static const char usage_text[] =
         "\n"
         "Examples:\n"
         "  import_ecoloweb_data --departement 22 29 35 56\n"
-        "  import_ecoloweb_data --departement 13 --dry_run\n";
+        "  import_ecoloweb_data --departement 13 --dry_run\n"
+        "  import_ecoloweb_data --purge --departement 22 --dry_run\n";
 
 /* options_usage prints the --help text to stream (a FILE *). */
 void options_usage(void *stream)

@@ -21,6 +21,8 @@ typedef struct options {
 	bool commit_per_departement;
 	int max_connections; /* --max-connections N, 0 = no limit */
 	char *summary_json;  /* --summary-json FILE or NULL */
+	bool purge;          /* --purge: delete what imports of the départements created */
+	bool force;          /* --force: a purge also deletes what APiLos changed since */
 	bool log_json;       /* --log-format json: one JSON object per log line */
 	bool help;
 	bool version;

@@ -31,6 +31,8 @@
 
 #include "config.h"
 #include "redis_client.h"
+#include "redis_leases.h"
+#include "redis_locks.h"
 
 static int failures;
 

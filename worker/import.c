@@ -329,6 +329,24 @@ static int32_t parent_id(import_ctx *ctx, const hrow *r)
 	return id;
 }
 
+/*
+ * touch_links rewrites, with --update, the links the import made to the
+ * conventions it rewrote (array), unchanged: like the references, they
+ * then share the conventions' transaction, which tells a purge they are
+ * the import's, not added in APiLos since.
+ */
+static bool touch_links(import_ctx *ctx, const char *array)
+{
+	const char *params[] = {array};
+
+	return pg_exec_ok(ctx->dst, "avenant type links of the rewritten conventions",
+	                  "UPDATE conventions_convention_avenant_types l\n"
+	                  "SET avenanttype_id = l.avenanttype_id FROM conventions_avenanttype t\n"
+	                  "WHERE t.nom = 'commentaires' AND l.avenanttype_id = t.id\n"
+	                  "  AND l.convention_id = ANY ($1::int[])",
+	                  1, params);
+}
+
 /* link_avenants adds the avenant type 'commentaires' to every convention written with a parent
  * (§2.5.12). */
 static bool link_avenants(import_ctx *ctx, history *h)
@@ -360,6 +378,10 @@ static bool link_avenants(import_ctx *ctx, history *h)
 	                        "JOIN conventions_avenanttype t ON t.nom = 'commentaires'\n"
 	                        "ON CONFLICT (convention_id, avenanttype_id) DO NOTHING",
 	                        1, params);
+	if (res != NULL && ctx->update && !touch_links(ctx, array)) {
+		PQclear(res);
+		res = NULL;
+	}
 	charge(ctx, ENT_AVENANT_TYPE, &before);
 	free(array);
 	free(ids);

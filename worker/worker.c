@@ -23,6 +23,7 @@
 #include "protocol.h"
 #include "read_only_probe.h"
 #include "redis_client.h"
+#include "target_session.h"
 #include "uuid.h"
 #include "worker.h"
 
@@ -216,27 +217,10 @@ static bool setup_source(pgconn *src)
 	return begin_snapshot(src);
 }
 
-/*
- * settings_target sets what an APiLos session needs, instead of trusting the
- * server. A lock_timeout the URL gives (options=-c lock_timeout=...) is
- * kept: the operator knows how long APiLos may be kept waiting.
- */
-static bool settings_target(pgconn *dst)
-{
-	return pg_exec_ok(dst, "target session settings",
-	                  "SELECT set_config('TimeZone', 'UTC', false), "
-	                  "set_config('DateStyle', 'ISO, YMD', false), "
-	                  "set_config('lock_timeout', CASE current_setting('lock_timeout') "
-	                  "WHEN '0' THEN '60s' ELSE current_setting('lock_timeout') END, false), "
-	                  "set_config('statement_timeout', '1h', false), "
-	                  "set_config('idle_in_transaction_session_timeout', '0', false)",
-	                  0, NULL);
-}
-
 /* setup_target opens the département's transaction and reads its insertion time. */
 static bool setup_target(pgconn *dst, char *now, size_t len)
 {
-	if (!settings_target(dst) || !pg_exec_ok(dst, "begin", "BEGIN", 0, NULL))
+	if (!target_session_settings(dst) || !pg_exec_ok(dst, "begin", "BEGIN", 0, NULL))
 		return false;
 	PGresult *res = pg_exec(dst, "insertion time", "SELECT now()::text", 0, NULL);
 
@@ -392,7 +376,7 @@ static bool open_shared(const worker_args *args, import_ctx *ctx, pgconn *side, 
 		return false;
 	}
 	side->debug = args->opts->debug;
-	if (!settings_target(side))
+	if (!target_session_settings(side))
 		return false;
 	ctx->side = side;
 	if (!args->use_redis)

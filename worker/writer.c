@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pyfloat.h"
 #include "redis_client.h"
+#include "redis_locks.h"
 #include "row_check.h"
 #include "strbuf.h"
 #include "uuid.h"
@@ -706,6 +707,26 @@ static void update_sql(writer *w, const char *cols, strbuf *create, strbuf *trun
 	sb_append(update, " s WHERE t.id = s.id");
 }
 
+/*
+ * touch_refs dates the references of the rewritten rows to this run, in
+ * the rows' own transaction: a purge tells a row changed in APiLos after
+ * its import by its transaction differing from its reference's.
+ */
+static bool touch_refs(writer *w)
+{
+	strbuf sql;
+	const char *params[2] = {w->ctx->run_date, entity_model(w->def->ent)};
+	bool ok;
+
+	sb_init(&sql);
+	sb_append(&sql, "UPDATE ecoloweb_ecoloreference r SET importe_le = $1::date FROM _stage_");
+	sb_append(&sql, w->def->table);
+	sb_append(&sql, " s WHERE r.apilos_model = $2 AND r.apilos_id = s.id");
+	ok = pg_exec_ok(w->conn, "date the references of the rewritten rows", sql.data, 2, params);
+	sb_free(&sql);
+	return ok;
+}
+
 /* write_updates rewrites the rows already imported (--update) through a staging table. */
 static bool write_updates(writer *w)
 {
@@ -731,7 +752,7 @@ static bool write_updates(writer *w)
 	ok = pg_exec_ok(w->conn, "create staging table", create.data, 0, NULL) &&
 	     pg_exec_ok(w->conn, "empty staging table", truncate.data, 0, NULL) &&
 	     run_copy(w->conn, "staging rows", copy.data, &data) &&
-	     pg_exec_ok(w->conn, "update rows", update.data, 0, NULL);
+	     pg_exec_ok(w->conn, "update rows", update.data, 0, NULL) && touch_refs(w);
 	sb_free(&cols);
 	sb_free(&create);
 	sb_free(&truncate);
