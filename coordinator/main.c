@@ -305,6 +305,64 @@ static bool wants_json(int argc, char **argv)
 	return json;
 }
 
+/*
+ * plan_verify plans a --verify: one Ecoloweb and one read-only APiLos
+ * session per worker, as a dry run's, and nothing else: no Redis (no
+ * lease, no lock), no verdict, no cleanup of dead launches (which writes).
+ * False (exit 2) when the servers cannot give that many sessions.
+ */
+static bool plan_verify(launch *l, const config *cfg)
+{
+	const options *opts = l->opts;
+	conn_plan plan = {.n = l->n, .jobs = l->jobs, .dry_run = true, .no_redis = true};
+	size_t budget = l->jobs * 2;
+	capacity cap;
+
+	l->use_redis = false;
+	l->prepared = false;
+	log_info("connections: %zu worker(s) x 2 (Ecoloweb, APiLos read-only) = %zu", l->jobs,
+	         budget);
+	if (opts->max_connections > 0 && budget > (size_t)opts->max_connections) {
+		log_error("this verify needs %zu database connections, more than --max-connections "
+		          "%d: lower --jobs",
+		          budget, opts->max_connections);
+		return false;
+	}
+	return capacity_read(&cap, cfg) && capacity_check(&cap, &plan);
+}
+
+/*
+ * run_verify compares the départements with APiLos (--verify): workers as
+ * for an import, each reporting its differences; nothing written anywhere.
+ */
+static int run_verify(const options *opts, const config *cfg)
+{
+	launch l;
+	int status = EXIT_CODE_USAGE;
+
+	launch_init(&l, opts, cfg);
+	log_event_msg(LOG_INFO, LOGEV_LAUNCH,
+	              "verify of %zu département(s), %zu worker(s) at once, nothing written: "
+	              "source %s, target %s",
+	              l.n, l.jobs, cfg->source_safe, cfg->target_safe);
+	if (plan_verify(&l, cfg)) {
+		/* JSON lines are for a log drain: no dashboard */
+		if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
+			l.dashboard = dashboard_open(&l);
+		status = launch_run(&l);
+		if (l.dashboard)
+			dashboard_close(l.dashboard);
+		l.dashboard = NULL;
+		summary_print(&l, stdout);
+		if (opts->summary_json)
+			summary_write_json(&l, opts->summary_json, status);
+		log_event_msg(LOG_INFO, LOGEV_EXIT, "exit status %d%s", status,
+		              status == EXIT_CODE_OK ? ": Ecoloweb and APiLos agree" : "");
+	}
+	launch_free(&l);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	options opts;
@@ -337,7 +395,9 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 	else if (opts.purge && check_servers(&cfg, false))
 		status = run_purge(&opts, &cfg);
-	else if (!opts.purge && check_servers(&cfg, true) && confirm_all(&opts))
+	else if (opts.verify && check_servers(&cfg, true))
+		status = run_verify(&opts, &cfg);
+	else if (!opts.purge && !opts.verify && check_servers(&cfg, true) && confirm_all(&opts))
 		status = run(&opts, &cfg);
 	config_free(&cfg);
 	options_free(&opts);

@@ -574,7 +574,7 @@ static void check_verdict(loop_state *st)
 /*
  * fail_dep marks a département failed; by default the whole launch then
  * aborts. A dry run goes on: it lists every row of every département that
- * cannot be mapped.
+ * cannot be mapped; so does a verify, every difference.
  */
 static void fail_dep(loop_state *st, dep_run *d)
 {
@@ -586,10 +586,13 @@ static void fail_dep(loop_state *st, dep_run *d)
 		           "committed, a re-run imports what is missing");
 		return;
 	}
-	if (st->l->opts->dry_run && !st->l->aborting) {
+	if ((st->l->opts->dry_run || st->l->opts->verify) && !st->l->aborting) {
 		/* nothing is committed anyway: the others go on, to list all their rows */
 		print_line(st->l, LOG_ERROR, d->code,
-		           "département failed: the dry run goes on with the others");
+		           st->l->opts->verify
+		                   ? "département differs (or could not be compared): the verify "
+		                     "goes on with the others"
+		                   : "département failed: the dry run goes on with the others");
 	} else if (!st->l->opts->commit_per_departement && !st->l->aborting) {
 		st->l->aborting = true;
 		print_event(st->l, LOG_ERROR, LOGEV_VERDICT, d->code,
@@ -645,7 +648,9 @@ static void on_done(loop_state *st, dep_run *d, const message *msg)
 		d->state = DEP_COMMITTED;
 		break;
 	case DONE_ROLLED_BACK:
-		d->state = st->l->opts->dry_run && !st->l->aborting ? DEP_CHECKED : DEP_ROLLED_BACK;
+		d->state = (st->l->opts->dry_run || st->l->opts->verify) && !st->l->aborting
+		                   ? DEP_CHECKED
+		                   : DEP_ROLLED_BACK;
 		break;
 	case DONE_FAILED:
 		fail_dep(st, d);
@@ -798,7 +803,7 @@ static void child_main(loop_state *st, dep_run *d, int status_fd, int control_fd
 	                    .launch_id = l->launch_id,
 	                    .gid = l->prepared ? d->gid : NULL,
 	                    .use_redis = l->use_redis,
-	                    .use_side = !l->opts->dry_run};
+	                    .use_side = !l->opts->dry_run && !l->opts->verify};
 
 	/* earlier workers' pipe ends stay with the coordinator, or their EOF never comes */
 	for (size_t i = 0; i < l->n; i++) {

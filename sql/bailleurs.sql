@@ -7,16 +7,9 @@ WITH ids AS (
 	JOIN ecolo.ecolo_programmelogement pl ON pl.id = x.pl1
 	GROUP BY pl.bailleurproprietaire_id
 ),
--- the contacts of each bailleur, aggregated once (ecolo_contactbailleur has
--- no index on bailleur_id: an equality join, never a scan per row)
-contacts AS (
-	SELECT ct.bailleur_id, string_agg(civ.libelle || ' ' || ct.prenom || ' ' || ct.nom, ', '
-	                                  ORDER BY ct.id) AS names
-	FROM ecolo.ecolo_contactbailleur ct
-	JOIN ecolo.ecolo_valeurparamstatic civ ON civ.id = ct.civilite_id
-	WHERE ct.bailleur_id IN (SELECT id FROM ids)
-	GROUP BY ct.bailleur_id
-),
+-- the bailleurs whose contacts are read
+contact_bailleurs AS (SELECT id FROM ids),
+-- \include fragments/bailleur_contacts.sql
 src AS (
 	SELECT ids.ord, b.id, b.raisonsociale, b.datemodif, snb.code AS snb,
 		nullif(trim(b.codesiret), '') AS siret, nullif(trim(b.codesiren), '') AS siren,

@@ -2,23 +2,14 @@
 -- $1..$9: the history rows to import, as parallel arrays (see history.sql):
 -- id, capl, cdg, avenant_id, financement, numero, has_parent, programme_ids, pl1.
 WITH h AS (
-	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
-	                     $6::int[], $7::bool[], $8::text[], $9::bigint[])
-		WITH ORDINALITY AS h(id, capl, cdg, avenant_id, fin, numero, has_parent,
-		                     programme_ids, pl1, ord)
+-- \include fragments/history_input.sql
 ),
--- the contacts of each bailleur, aggregated once (ecolo_contactbailleur has
--- no index on bailleur_id: an equality join, never a scan per row)
-contacts AS (
-	SELECT ct.bailleur_id, string_agg(civ.libelle || ' ' || ct.prenom || ' ' || ct.nom, ', '
-	                                  ORDER BY ct.id) AS names
-	FROM ecolo.ecolo_contactbailleur ct
-	JOIN ecolo.ecolo_valeurparamstatic civ ON civ.id = ct.civilite_id
-	WHERE ct.bailleur_id IN (
-		SELECT pl.bailleurgestionnaire_id
-		FROM h JOIN ecolo.ecolo_programmelogement pl ON pl.id = h.pl1)
-	GROUP BY ct.bailleur_id
+-- the bailleurs gestionnaires of the rows, whose contacts are read
+contact_bailleurs AS (
+	SELECT pl.bailleurgestionnaire_id AS id
+	FROM h JOIN ecolo.ecolo_programmelogement pl ON pl.id = h.pl1
 ),
+-- \include fragments/bailleur_contacts.sql
 src AS (
 	SELECT h.*, c.noreglementaire, c.datedepot, c.datesaisie, c.datemodification,
 		g.datehistoriquedebut, g.datehistoriquefin, g.datesignatureprefet AS g_signature,

@@ -1,10 +1,7 @@
 -- lots.sql: one APiLos lot per history row (mapping.md §2.5.2).
 -- $1..$9: the history rows to import, as in conventions.sql.
 WITH h AS (
-	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
-	                     $6::int[], $7::bool[], $8::text[], $9::bigint[])
-		WITH ORDINALITY AS h(id, capl, cdg, avenant_id, fin, numero, has_parent,
-		                     programme_ids, pl1, ord)
+-- \include fragments/history_input.sql
 ),
 -- nb_logements sums the lot's programmes; annexes and parking come from the
 -- annexes of its first programme. Both are computed once for all lots,

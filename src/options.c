@@ -19,6 +19,8 @@
 
 #define JOBS_MAX 64
 #define MAX_CONNECTIONS_MAX 10000
+#define MAX_DIFFERENCES_DEFAULT 20
+#define MAX_DIFFERENCES_MAX 1000000
 
 enum long_only {
 	OPT_DEPARTEMENT = 256,
@@ -33,6 +35,8 @@ enum long_only {
 	OPT_PURGE,
 	OPT_FORCE,
 	OPT_LOG_FORMAT,
+	OPT_VERIFY,
+	OPT_MAX_DIFFERENCES,
 };
 
 static const struct option long_options[] = {
@@ -51,6 +55,8 @@ static const struct option long_options[] = {
         {"purge", no_argument, NULL, OPT_PURGE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+        {"verify", no_argument, NULL, OPT_VERIFY},
+        {"max-differences", required_argument, NULL, OPT_MAX_DIFFERENCES},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -237,6 +243,12 @@ static bool handle_option(int c, options *opts, int argc, char **argv, const cha
 		                 &opts->max_connections, err, errlen);
 	case OPT_LOG_FORMAT:
 		return set_log_format(opts, optarg, err, errlen);
+	case OPT_VERIFY:
+		opts->verify = true;
+		return true;
+	case OPT_MAX_DIFFERENCES:
+		return parse_int("max-differences", optarg, 0, MAX_DIFFERENCES_MAX,
+		                 &opts->max_differences, err, errlen);
 	default:
 		bad_option(c, elem, err, errlen);
 		return false;
@@ -288,6 +300,38 @@ static bool check_purge(const options *opts, char *err, size_t errlen)
 }
 
 /*
+ * check_verify refuses what makes no sense with --verify, which writes
+ * nothing and commits nothing (a dry run, an update, a commit mode, a
+ * purge), and
+ * --max-differences without it. max_differences is set to its default.
+ */
+static bool check_verify(options *opts, bool max_given, char *err, size_t errlen)
+{
+	const char *bad = opts->dry_run                  ? "--dry_run"
+	                  : opts->update                 ? "--update"
+	                  : opts->commit_per_departement ? "--commit-per-departement"
+	                  : opts->purge                  ? "--purge"
+	                                                 : NULL;
+
+	if (!opts->verify) {
+		if (max_given)
+			snprintf(err, errlen,
+			         "option '--max-differences' goes with '--verify' only");
+		return !max_given;
+	}
+	if (bad) {
+		snprintf(err, errlen,
+		         "option '%s' makes no sense with '--verify', which only reads and writes "
+		         "nothing",
+		         bad);
+		return false;
+	}
+	if (!max_given)
+		opts->max_differences = MAX_DIFFERENCES_DEFAULT;
+	return true;
+}
+
+/*
  * options_parse parses argv into opts. On bad usage it writes one message
  * naming the faulty argument into err and returns false (opts then holds
  * nothing to free). --help and --version stop parsing at once: whatever
@@ -296,6 +340,7 @@ static bool check_purge(const options *opts, char *err, size_t errlen)
 bool options_parse(int argc, char **argv, options *opts, char *err, size_t errlen)
 {
 	int c;
+	bool max_given = false;
 
 	memset(opts, 0, sizeof(*opts));
 	err[0] = '\0';
@@ -315,6 +360,7 @@ bool options_parse(int argc, char **argv, options *opts, char *err, size_t errle
 			opts->version = c == 'V';
 			return true;
 		}
+		max_given = max_given || c == OPT_MAX_DIFFERENCES;
 		if (!handle_option(c, opts, argc, argv, elem, err, errlen))
 			goto fail;
 	}
@@ -327,6 +373,8 @@ bool options_parse(int argc, char **argv, options *opts, char *err, size_t errle
 		goto fail;
 	}
 	if (!check_purge(opts, err, errlen))
+		goto fail;
+	if (!check_verify(opts, max_given, err, errlen))
 		goto fail;
 	if (opts->n_departements == 0 && !fill_all(opts, err, errlen))
 		goto fail;
@@ -386,6 +434,24 @@ static const char usage_text[] =
         "  --force                   with --purge: also delete the rows changed or added\n"
         "                            in APiLos since the import (without it they are\n"
         "                            listed and the purge is refused)\n"
+        "  --verify                  import nothing: compare APiLos with what an import of\n"
+        "                            these départements would write (row counts per\n"
+        "                            entity, each mapped column of each row, foreign keys\n"
+        "                            through ecoloweb_ecoloreference), reading Ecoloweb as\n"
+        "                            an import does and writing nothing anywhere (APiLos is\n"
+        "                            read in a read-only transaction, Redis is not used).\n"
+        "                            Each difference names the model, the Ecolo key, the\n"
+        "                            column, the expected and the found values; then the\n"
+        "                            totals per model and column. Not compared: what an\n"
+        "                            import does not write the same way twice (id, uuid,\n"
+        "                            cree_le and mis_a_jour_le set to the insertion time),\n"
+        "                            and the columns of bailleurs and administrations but\n"
+        "                            their identity (SIREN, siret, code): an import may\n"
+        "                            have matched them to existing APiLos rows. Exit status\n"
+        "                            0 when all agree, 1 on any difference. Not with\n"
+        "                            --dry_run, --update, --commit-per-departement, --purge\n"
+        "  --max-differences N       with --verify: print at most N differences per\n"
+        "                            département (default 20; 0: totals only)\n"
         "  --no-progress             plain timestamped log lines instead of the dashboard\n"
         "                            (the default when standard output is not a terminal)\n"
         "  --log-format FORMAT       plain (default) or json: with json, every log line\n"
@@ -412,7 +478,8 @@ static const char usage_text[] =
         "       even when the --summary-json file could not be written (an ERROR line\n"
         "       says so) or a signal came after the commit decision (a WARN line says so)\n"
         "  1    an import failed (data or database): nothing of the failed part committed;\n"
-        "       a purge failed or was refused: nothing deleted\n"
+        "       a purge failed or was refused: nothing deleted;\n"
+        "       with --verify: a difference, or a département that could not be compared\n"
         "  2    bad usage or configuration: nothing done\n"
         "  130  interrupted (SIGINT), 143 terminated (SIGTERM) before the commit decision:\n"
         "       everything rolled back (with --commit-per-departement: all but the\n"
@@ -421,7 +488,8 @@ static const char usage_text[] =
         "Examples:\n"
         "  import_ecoloweb_data --departement 22 29 35 56\n"
         "  import_ecoloweb_data --departement 13 --dry_run\n"
-        "  import_ecoloweb_data --purge --departement 22 --dry_run\n";
+        "  import_ecoloweb_data --purge --departement 22 --dry_run\n"
+        "  import_ecoloweb_data --departement 22 29 --verify\n";
 
 /* options_usage prints the --help text to stream (a FILE *). */
 void options_usage(void *stream)

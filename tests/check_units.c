@@ -245,6 +245,36 @@ START_TEST(test_options_errors)
 }
 END_TEST
 
+START_TEST(test_options_verify)
+{
+	options o;
+	char err[256];
+
+	ck_assert(parse("--verify --departement 22 29", &o, err, sizeof(err)));
+	ck_assert(o.verify && !o.dry_run && !o.update);
+	ck_assert_int_eq(o.max_differences, 20);
+	options_free(&o);
+
+	ck_assert(parse("--max-differences 0 --verify --jobs 2", &o, err, sizeof(err)));
+	ck_assert(o.verify);
+	ck_assert_int_eq(o.max_differences, 0);
+	ck_assert_int_eq(o.jobs, 2);
+	options_free(&o);
+
+	ck_assert(parse("--departement 22", &o, err, sizeof(err)));
+	ck_assert(!o.verify);
+	options_free(&o);
+
+	expect_error("--verify --update", "option '--update' makes no sense with '--verify'");
+	expect_error("--dry_run --verify", "option '--dry_run' makes no sense with '--verify'");
+	expect_error("--verify --commit-per-departement", "'--commit-per-departement'");
+	expect_error("--verify --purge --departement 22", "option '--purge' makes no sense");
+	expect_error("--max-differences 5", "option '--max-differences' goes with '--verify' only");
+	expect_error("--verify --max-differences -1", "--max-differences");
+	expect_error("--verify --max-differences x", "'x'");
+}
+END_TEST
+
 START_TEST(test_options_quoting)
 {
 	options o;
@@ -1719,6 +1749,7 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_options_flags);
 	tcase_add_test(tc, test_options_all);
 	tcase_add_test(tc, test_options_errors);
+	tcase_add_test(tc, test_options_verify);
 	tcase_add_test(tc, test_options_quoting);
 	tcase_add_test(tc, test_options_help);
 	tcase_add_test(tc, test_options_log_format);

@@ -61,8 +61,8 @@ nonblank_lines() {
 }
 
 OPTIONS=(--departement --dry_run --dry-run --no-progress --debug --update --yes
-	--jobs --commit-per-departement --summary-json --max-connections --log-format --help
-	--version)
+	--jobs --commit-per-departement --summary-json --max-connections --verify --max-differences
+	--log-format --help --version)
 
 # --- --help, --version, the man page --------------------------------------
 run_cli --help

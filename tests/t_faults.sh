@@ -48,38 +48,19 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/servers.sh"
 # shellcheck source=tests/lib/import_checks.sh
 . "$here/lib/import_checks.sh"
+# shellcheck source=tests/lib/launch_tests.sh
+. "$here/lib/launch_tests.sh"
 
-prog=$top_builddir/import_ecoloweb_data
-oracle=$top_srcdir/tests/oracle.py
-[ -x "$prog" ] || fail "program not built: $prog"
-[ -x "$top_builddir/tools/ecoloweb_gen" ] || fail "generator not built: $top_builddir/tools/ecoloweb_gen"
-command -v python3 >/dev/null 2>&1 || fail "python3 is needed by tests/oracle.py"
-
-DEPS=(22 29 35 56)
-timeout_s=${IMPORT_TIMEOUT:-120}
 SHARED_MODELS="'bailleurs.Bailleur', 'instructeurs.Administration'"
 
 # processes started here, killed at exit whatever happens
 servers_at_exit kill_bg
 
-servers_start || fail "cannot start the test servers"
-SRC=$(servers_url ecoloweb)
-export ECOLO_DATABASE_URL=$SRC REDIS_URL
-REDIS_URL=$(servers_redis_url)
-unset DATABASE_URL SCALINGO_POSTGRESQL_URL SCALINGO_REDIS_URL
-logdir=$TEST_SERVERS_DIR
-t0=$SECONDS
-
-load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" --conventions 400
-history=$(python3 "$oracle" --source "$SRC" --print-history --departement "${DEPS[@]}" | tail -n +2)
-nconv=$(printf '%s\n' "$history" | wc -l)
-declare -A nconv_of
-for d in "${DEPS[@]}"; do
-	nconv_of[$d]=$(printf '%s\n' "$history" | awk -F'|' -v d="$d" '$9 == d' | wc -l)
-	[ "${nconv_of[$d]}" -gt 0 ] || fail "the generated data has no convention in $d"
-done
+launch_servers 400
+export REDIS_URL=$REDIS
+launch_history
 # the reference the worker of 29 inserts last: a convention of 29
-key29=$(printf '%s\n' "$history" | awk -F'|' '$9 == "29" { k = $1 } END { print k }')
+key29=${last_key[29]}
 printf 'conventions and avenants: %s (%s); blocking key of 29: %s\n' "$nconv" \
 	"$(for d in "${DEPS[@]}"; do printf '%s=%s ' "$d" "${nconv_of[$d]}"; done)" "$key29"
 

@@ -41,16 +41,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/servers.sh"
 # shellcheck source=tests/lib/import_checks.sh
 . "$here/lib/import_checks.sh"
-
-prog=$top_builddir/import_ecoloweb_data
-oracle=$top_srcdir/tests/oracle.py
-[ -x "$prog" ] || fail "program not built: $prog"
-[ -x "$top_builddir/tools/ecoloweb_gen" ] || fail "generator not built: $top_builddir/tools/ecoloweb_gen"
-command -v python3 >/dev/null 2>&1 || fail "python3 is needed by tests/oracle.py"
-command -v timeout >/dev/null 2>&1 || fail "timeout (coreutils) is needed"
-
-DEPS=(22 29 35 56)
-timeout_s=${IMPORT_TIMEOUT:-120}
+# shellcheck source=tests/lib/launch_tests.sh
+. "$here/lib/launch_tests.sh"
 
 # prepared transactions made by hand in databases the servers' stop ignores
 cleanup_prepared() {
@@ -64,22 +56,9 @@ cleanup_prepared() {
 servers_at_exit kill_bg
 servers_at_exit cleanup_prepared
 
-servers_start || fail "cannot start the test servers"
-SRC=$(servers_url ecoloweb)
-export ECOLO_DATABASE_URL=$SRC REDIS_URL
-REDIS_URL=$(servers_redis_url)
-unset DATABASE_URL SCALINGO_POSTGRESQL_URL SCALINGO_REDIS_URL
-logdir=$TEST_SERVERS_DIR
-t0=$SECONDS
-
-load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" --conventions 40
-history=$(python3 "$oracle" --source "$SRC" --print-history --departement "${DEPS[@]}" | tail -n +2)
-declare -A nconv_of last_key
-for d in "${DEPS[@]}"; do
-	nconv_of[$d]=$(printf '%s\n' "$history" | awk -F'|' -v d="$d" '$9 == d' | wc -l)
-	last_key[$d]=$(printf '%s\n' "$history" | awk -F'|' -v d="$d" '$9 == d { k = $1 } END { print k }')
-	[ -n "${last_key[$d]}" ] || fail "the generated data has no convention in $d"
-done
+launch_servers 40
+export REDIS_URL=$REDIS
+launch_history
 
 # --- helpers ------------------------------------------------------------------------
 

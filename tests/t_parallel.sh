@@ -39,26 +39,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/servers.sh"
 # shellcheck source=tests/lib/import_checks.sh
 . "$here/lib/import_checks.sh"
+# shellcheck source=tests/lib/launch_tests.sh
+. "$here/lib/launch_tests.sh"
 
-prog=$top_builddir/import_ecoloweb_data
-oracle=$top_srcdir/tests/oracle.py
-[ -x "$prog" ] || fail "program not built: $prog"
-[ -x "$top_builddir/tools/ecoloweb_gen" ] || fail "generator not built: $top_builddir/tools/ecoloweb_gen"
-command -v python3 >/dev/null 2>&1 || fail "python3 is needed by tests/oracle.py"
-command -v timeout >/dev/null 2>&1 || fail "timeout (coreutils) is needed"
-
-DEPS=(22 29 35 56)
-timeout_s=${IMPORT_TIMEOUT:-120}
-
-servers_start || fail "cannot start the test servers"
-SRC=$(servers_url ecoloweb)
-REDIS=$(servers_redis_url)
-export ECOLO_DATABASE_URL=$SRC
-unset DATABASE_URL REDIS_URL SCALINGO_POSTGRESQL_URL SCALINGO_REDIS_URL
-logdir=$TEST_SERVERS_DIR
-t0=$SECONDS
-
-load_generated ecoloweb --departements "$(IFS=,; echo "${DEPS[*]}")" --conventions 40
+launch_servers 40
 for db in apilos_refused apilos apilos_j2 apilos_seq apilos_one; do
 	load_apilos_schema "$db"
 done

@@ -4,11 +4,11 @@
 # tests/t_valgrind.sh
 #     A full import of generated data (logements, annexes, cadastre, pièces
 #     jointes, évènements, two départements) under valgrind --leak-check=full,
-#     coordinator and workers alike: no leak, no invalid access; then the
-#     same import into another database with --log-format json and
-#     --summary-json (the JSON written through jansson). Skipped in a
-#     sanitizer build (AddressSanitizer and valgrind exclude each other; there
-#     LeakSanitizer does the same check on every test).
+#     coordinator and workers alike, then a --verify of it, then the same
+#     import into another database with --log-format json and --summary-json
+#     (the JSON written through jansson): no leak, no invalid access. Skipped
+#     in a sanitizer build (AddressSanitizer and valgrind exclude each other;
+#     there LeakSanitizer does the same check on every test).
 
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,6 +46,18 @@ errors=$(grep -h "ERROR SUMMARY" "$out".* | grep -vc " 0 errors")
 assert_eq "valgrind reports with errors or leaks" 0 "$errors"
 processes=$(grep -h "ERROR SUMMARY" "$out".* | wc -l)
 [ "$processes" -ge 3 ] || fail "expected the coordinator and two workers under valgrind, saw $processes"
+
+# a verify of what was imported: its workers compare instead of writing
+vout=$TEST_SERVERS_DIR/valgrind-verify.log
+rc=0
+valgrind --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+	--trace-children=yes --log-file="$vout.%p" \
+	"$prog" --verify --departement 22 29 --no-progress >"$vout" 2>&1 || rc=$?
+cat "$vout".* >>"$vout"
+[ "$rc" = 0 ] || { tail -n 40 "$vout" >&2; fail "exit status of --verify under valgrind: $rc"; }
+errors=$(grep -h "ERROR SUMMARY" "$vout".* | grep -vc " 0 errors")
+assert_eq "valgrind reports of --verify with errors or leaks" 0 "$errors"
 echo "t_valgrind: $processes processes, no leak, no error ($n logements imported)"
 
 # the JSON log lines and the summary file

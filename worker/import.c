@@ -10,6 +10,7 @@
 #include "history.h"
 #include "import.h"
 #include "log.h"
+#include "verify.h"
 #include "writer.h"
 
 /*
@@ -82,12 +83,15 @@ static bool input_run(import_ctx *ctx, entity e, input *in, bool go)
 	return ok;
 }
 
-/* is_done tells whether this run created or rewrote the row of key. */
+/*
+ * is_done tells whether this run created or rewrote the row of key. A
+ * verify compares every row, as a first import would write them all.
+ */
 static bool is_done(import_ctx *ctx, entity e, const char *key)
 {
 	int32_t id;
 
-	return keymap_get(&ctx->done[e], key, &id);
+	return ctx->verify || keymap_get(&ctx->done[e], key, &id);
 }
 
 /* history_input adds the 9 columns of a history row, as the entity queries expect them. */
@@ -110,10 +114,15 @@ static void history_input(input *in, hrow *r)
 /*
  * select_conventions marks the history rows to import (§1.9, §3.3): no
  * reference, or a live one with --update. References to deleted rows are
- * tombstoned.
+ * tombstoned. A verify takes every row and writes no tombstone.
  */
 static bool select_conventions(import_ctx *ctx, history *h)
 {
+	if (ctx->verify) {
+		for (size_t i = 0; i < h->n; i++)
+			h->rows[i].todo = true;
+		return true;
+	}
 	char **keys = calloc(h->n + 1, sizeof(char *));
 	char **dead = calloc(h->n + 1, sizeof(char *));
 	ref_info *refs = calloc(h->n + 1, sizeof(ref_info));
@@ -195,9 +204,15 @@ static prog *collect_programmes(history *h, size_t *n_out)
 	return progs;
 }
 
-/* select_programmes marks the programmes to create (or rewrite): import-one, §3.3. */
+/* select_programmes marks the programmes to create (or rewrite): import-one, §3.3; all in a verify.
+ */
 static bool select_programmes(import_ctx *ctx, prog *progs, size_t n)
 {
+	if (ctx->verify) {
+		for (size_t i = 0; i < n; i++)
+			progs[i].todo = true;
+		return true;
+	}
 	char **keys = calloc(n + 1, sizeof(char *));
 	ref_info *refs = calloc(n + 1, sizeof(ref_info));
 
@@ -347,10 +362,38 @@ static bool touch_links(import_ctx *ctx, const char *array)
 	                  1, params);
 }
 
+/*
+ * verify_links checks, in a verify, that every convention of APiLos with a
+ * parent has the avenant type 'commentaires', as link_avenants makes it.
+ */
+static bool verify_links(import_ctx *ctx, history *h)
+{
+	char **keys = calloc(h->n + 1, sizeof(char *));
+	int32_t *ids = calloc(h->n + 1, sizeof(int32_t));
+	size_t n = 0;
+	int32_t id;
+
+	if (!keys || !ids)
+		abort();
+	for (size_t i = 0; i < h->n; i++) {
+		if (keymap_get(&ctx->ids[ENT_CONVENTION], h->rows[i].id, &id) && id != REF_NULL &&
+		    parent_id(ctx, &h->rows[i]) != REF_NULL) {
+			keys[n] = h->rows[i].id;
+			ids[n++] = id;
+		}
+	}
+	bool ok = verify_avenant_types(ctx, keys, ids, n);
+	free(keys);
+	free(ids);
+	return ok;
+}
+
 /* link_avenants adds the avenant type 'commentaires' to every convention written with a parent
  * (§2.5.12). */
 static bool link_avenants(import_ctx *ctx, history *h)
 {
+	if (ctx->verify)
+		return verify_links(ctx, h);
 	int32_t *ids = calloc(h->n + 1, sizeof(int32_t));
 	size_t n = 0;
 	int32_t id;
@@ -429,7 +472,9 @@ bool import_departement(import_ctx *ctx)
 		todo += h.rows[i].todo;
 	log_event_msg(LOG_INFO, LOGEV_PLAN,
 	              "convention history: %zu conventions and avenants, %zu to %s", h.n, todo,
-	              ctx->update ? "import or update" : "import");
+	              ctx->verify   ? "compare"
+	              : ctx->update ? "import or update"
+	                            : "import");
 	ctx->counts[ENT_CONVENTION].skipped += (uint32_t)(h.n - todo);
 	if (ctx->plan)
 		ctx->plan(ctx, todo);

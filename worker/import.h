@@ -24,6 +24,8 @@ struct import_ctx {
 	const char *run_date; /* importe_le */
 	bool update;
 	bool dry_run;
+	bool verify;            /* --verify: every row compared with APiLos, nothing written */
+	void *verify_state;     /* verify_state of worker/verify.c when verify */
 	char now[64];           /* insertion time: the transaction's now(), as text */
 	keymap ids[ENT_COUNT];  /* Ecolo key -> APiLos id (REF_NULL: no row) */
 	keymap done[ENT_COUNT]; /* keys created or rewritten by this run */

@@ -25,6 +25,7 @@
 #include "redis_client.h"
 #include "target_session.h"
 #include "uuid.h"
+#include "verify.h"
 #include "worker.h"
 
 static int status_fd = -1;
@@ -217,10 +218,21 @@ static bool setup_source(pgconn *src)
 	return begin_snapshot(src);
 }
 
-/* setup_target opens the département's transaction and reads its insertion time. */
-static bool setup_target(pgconn *dst, char *now, size_t len)
+/*
+ * setup_target opens the département's transaction and reads its insertion
+ * time. A verify's session is read-only, so that nothing sent in it can
+ * write, and reads APiLos in one snapshot too.
+ */
+static bool setup_target(pgconn *dst, bool verify, char *now, size_t len)
 {
-	if (!target_session_settings(dst) || !pg_exec_ok(dst, "begin", "BEGIN", 0, NULL))
+	if (!target_session_settings(dst))
+		return false;
+	if (verify && !pg_exec_ok(dst, "read-only session",
+	                          "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", 0, NULL))
+		return false;
+	if (!pg_exec_ok(dst, "begin",
+	                verify ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : "BEGIN", 0,
+	                NULL))
 		return false;
 	PGresult *res = pg_exec(dst, "insertion time", "SELECT now()::text", 0, NULL);
 
@@ -446,13 +458,15 @@ static bool start_again(const worker_args *args, import_ctx *ctx)
 	pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
 	import_ctx_free(ctx);
 	memset(ctx->counts, 0, sizeof(ctx->counts));
+	if (ctx->verify)
+		verify_reset(ctx);
 	if (!src_alive || PQstatus(ctx->src->conn) != CONNECTION_OK) {
 		if (!reopen_source(args, ctx))
 			return false;
 	} else if (!begin_snapshot(ctx->src)) {
 		return false;
 	}
-	return setup_target(ctx->dst, ctx->now, sizeof(ctx->now));
+	return setup_target(ctx->dst, ctx->verify, ctx->now, sizeof(ctx->now));
 }
 
 /*
@@ -498,24 +512,61 @@ static bool import_with_retries(const worker_args *args, import_ctx *ctx)
 	}
 }
 
-/* run_import connects, imports and ends the transactions; the connections are closed by the caller.
- */
-static done_status run_import(const worker_args *args, import_ctx *ctx, int control_fd,
-                              pgconn *side, redis_client *rc)
+/* connect_both opens both sessions and their transactions; closed by the caller. */
+static bool connect_both(const worker_args *args, import_ctx *ctx)
 {
 	char app[64];
 
 	snprintf(app, sizeof(app), "import_ecoloweb_data/%s", args->departement);
 	if (!connect_source(args, ctx))
-		return DONE_FAILED;
+		return false;
 	if (!pg_connect(ctx->dst, args->cfg->target_conninfo, "TARGET", app)) {
 		log_error("cannot connect to the APiLos database (%s): %s", args->cfg->target_safe,
 		          ctx->dst->errmsg);
-		return DONE_FAILED;
+		return false;
 	}
 	ctx->dst->debug = args->opts->debug;
 	cancel_target = PQgetCancel(ctx->dst->conn);
-	if (!setup_source(ctx->src) || !setup_target(ctx->dst, ctx->now, sizeof(ctx->now)))
+	return setup_source(ctx->src) &&
+	       setup_target(ctx->dst, ctx->verify, ctx->now, sizeof(ctx->now));
+}
+
+/*
+ * run_verify compares the département instead of importing it: the same
+ * reads, no write, no verdict. DONE_ROLLED_BACK when Ecoloweb and APiLos
+ * agree, DONE_FAILED on a difference (with an ERROR frame saying how many)
+ * or an error.
+ */
+static done_status run_verify(const worker_args *args, import_ctx *ctx)
+{
+	unsigned long differences = 0;
+	char text[128];
+
+	if (!connect_both(args, ctx))
+		return DONE_FAILED;
+	bool ok = import_with_retries(args, ctx) && verify_finish(ctx, &differences);
+
+	pg_exec_ok(ctx->src, "end of snapshot", "COMMIT", 0, NULL);
+	pg_exec_ok(ctx->dst, "end of the read", "ROLLBACK", 0, NULL);
+	send_counts(ctx, MSG_PROGRESS, "done", 0);
+	if (!ok) {
+		send_error(ctx->dst->sqlstate[0] ? ctx->dst->sqlstate : ctx->src->sqlstate, "%s",
+		           "verify failed: see above");
+		return DONE_FAILED;
+	}
+	if (differences == 0)
+		return DONE_ROLLED_BACK;
+	snprintf(text, sizeof(text), "%lu difference(s) between Ecoloweb and APiLos", differences);
+	send_error("", "%s", text);
+	return DONE_FAILED;
+}
+
+/* run_import connects, imports and ends the transactions; the connections are closed by the caller.
+ */
+static done_status run_import(const worker_args *args, import_ctx *ctx, int control_fd,
+                              pgconn *side, redis_client *rc)
+{
+	if (!connect_both(args, ctx))
 		return DONE_FAILED;
 	if (args->use_side && !open_shared(args, ctx, side, rc))
 		return DONE_FAILED;
@@ -536,6 +587,7 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	                  .run_date = args->run_date,
 	                  .update = args->opts->update,
 	                  .dry_run = args->opts->dry_run,
+	                  .verify = args->opts->verify,
 	                  .progress = on_progress,
 	                  .plan = on_plan};
 
@@ -549,12 +601,15 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	snprintf(hello.departement, sizeof(hello.departement), "%s", args->departement);
 	send_frame(&hello);
 
-	done_status st = run_import(args, &ctx, control_fd, &side, &rc);
+	if (ctx.verify)
+		verify_begin(&ctx, args->opts->max_differences);
+	done_status st = ctx.verify ? run_verify(args, &ctx)
+	                            : run_import(args, &ctx, control_fd, &side, &rc);
 	if (st == DONE_FAILED && worker_stop_requested) {
 		log_warn("stopped by the coordinator: rolled back");
 		st = DONE_ROLLED_BACK;
 	}
-	if (st == DONE_FAILED) {
+	if (st == DONE_FAILED && !ctx.verify) {
 		const char *state = dst.sqlstate[0] ? dst.sqlstate : src.sqlstate;
 		if (ctx.mapping_errors > 0)
 			send_error(
@@ -575,5 +630,6 @@ int worker_main(const worker_args *args, int status, int control_fd)
 	pg_disconnect(&side);
 	redis_client_close(&rc);
 	import_ctx_free(&ctx);
+	verify_end(&ctx);
 	return st == DONE_FAILED ? EXIT_CODE_IMPORT_FAILED : EXIT_CODE_OK;
 }

@@ -18,6 +18,7 @@
 #include "row_check.h"
 #include "strbuf.h"
 #include "uuid.h"
+#include "verify.h"
 #include "worker.h"
 #include "writer.h"
 
@@ -153,7 +154,7 @@ static void row_label(const writer *w, char *const *v, char *buf, size_t len)
 
 /*
  * mapping_error reports a row that cannot be mapped. Outside a dry run the
- * département stops here; a dry run lists them all.
+ * département stops here; a dry run (and a verify) lists them all.
  */
 static bool mapping_error(writer *w, char *const *v, const char *why)
 {
@@ -166,7 +167,7 @@ static bool mapping_error(writer *w, char *const *v, const char *why)
 	ctx->mapping_errors++;
 	if (w->def->keep_map && v[w->lay.key])
 		keymap_put(&ctx->ids[w->def->ent], v[w->lay.key], REF_NULL);
-	return ctx->dry_run;
+	return ctx->dry_run || ctx->verify;
 }
 
 /* transform_value applies the column's C-side rule; false with why on a bad value. */
@@ -991,10 +992,38 @@ static bool flush_shared(writer *w, char **keys)
 	return ok;
 }
 
+/* flush_verify hands the buffered batch, mapped as flush would write it, to verify_batch. */
+static bool flush_verify(writer *w)
+{
+	char **rows[WRITER_BATCH];
+
+	for (size_t i = 0; i < w->n; i++)
+		rows[i] = w->rows[i].values;
+	verify_rows b = {.def = w->def,
+	                 .ncols = w->lay.ncols,
+	                 .names = w->lay.names,
+	                 .target = w->lay.target,
+	                 .key = w->lay.key,
+	                 .fk = w->lay.fk,
+	                 .rows = rows,
+	                 .n = w->n};
+	bool ok = verify_batch(w->ctx, &b);
+
+	for (size_t i = 0; i < w->n; i++)
+		free_values(w->rows[i].values, w->lay.ncols);
+	w->n = 0;
+	if (ok && w->ctx->progress)
+		w->ctx->progress(w->ctx, w->def->ent);
+	return ok;
+}
+
 /* flush writes the buffered batch: see writer.h for the round trips it costs. */
 static bool flush(writer *w)
 {
 	import_ctx *ctx = w->ctx;
+
+	if (ctx->verify)
+		return flush_verify(w);
 	char **keys = calloc(w->n + 1, sizeof(char *));
 	char **dead = calloc(w->n + 1, sizeof(char *));
 	size_t n_dead = 0;
