@@ -33,29 +33,10 @@ case "${1:-}" in
 esac
 
 builddir=$repo/_build-demo
-top_srcdir=$repo
-top_builddir=$builddir
-# shellcheck source=tests/lib/common.sh
-. "$repo/tests/lib/common.sh"
-# shellcheck source=tests/lib/servers.sh
-. "$repo/tests/lib/servers.sh"
+# shellcheck source=tests/lib/bootstrap.sh
+. "$repo/tests/lib/bootstrap.sh"
 
-say() { printf '\n==> %s\n' "$*"; }
-
-# count_rows prints the number of rows of each non-empty table of SCHEMA in DB.
-count_rows() {
-	local db=$1 schema=$2 t n
-	for t in $(psql_q "$db" "SELECT tablename FROM pg_tables WHERE schemaname = '$schema' ORDER BY 1"); do
-		n=$(psql_q "$db" "SELECT count(*) FROM \"$schema\".\"$t\"")
-		[ "$n" = 0 ] || printf '  %-40s %8s\n' "$t" "$n"
-	done
-}
-
-say "Debian packages"
-ensure_packages "${ECOLO_PACKAGES[@]}"
-
-say "Building in _build-demo/"
-build_program "$builddir"
+bootstrap_build ""
 
 say "Starting PostgreSQL and Redis"
 # shellcheck disable=SC2119 # no extra PostgreSQL setting

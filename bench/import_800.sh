@@ -22,20 +22,10 @@ cd "$repo"
 conventions=${CONVENTIONS:-800}
 dep=${DEPARTEMENT:-33}
 builddir=$repo/_build-bench
-top_srcdir=$repo
-top_builddir=$builddir
-# shellcheck source=tests/lib/common.sh
-. "$repo/tests/lib/common.sh"
-# shellcheck source=tests/lib/servers.sh
-. "$repo/tests/lib/servers.sh"
+# shellcheck source=tests/lib/bootstrap.sh
+. "$repo/tests/lib/bootstrap.sh"
 
-say() { printf '\n==> %s\n' "$*" >&2; }
-
-say "Debian packages"
-ensure_packages "${ECOLO_PACKAGES[@]}" time
-
-say "Building in _build-bench/ (-O2, no sanitizers)"
-build_program "$builddir" CFLAGS='-O2 -g'
+bootstrap_build time CFLAGS='-O2 -g'
 bin=${IMPORT_BIN:-$builddir/import_ecoloweb_data}
 
 say "Starting PostgreSQL (pg_stat_statements) and Redis"
@@ -49,10 +39,7 @@ t0=$(date +%s)
 load_generated ecoloweb --departements "$dep" --conventions "$conventions"
 load_apilos_schema apilos
 printf 'source rows (generated and loaded in %ss):\n' "$(($(date +%s) - t0))"
-for t in $(psql_q ecoloweb "SELECT tablename FROM pg_tables WHERE schemaname = 'ecolo' ORDER BY 1"); do
-	n=$(psql_q ecoloweb "SELECT count(*) FROM ecolo.\"$t\"")
-	[ "$n" = 0 ] || printf '  %-40s %8s\n' "$t" "$n"
-done
+count_rows ecoloweb ecolo
 psql_q ecoloweb "ANALYZE"
 psql_q apilos "ANALYZE"
 

@@ -30,14 +30,8 @@ conventions=${CONVENTIONS:-400}
 logements=${LOGEMENTS:-100}
 jobs_list=${JOBS_LIST:-1 2 4 8}
 builddir=$repo/_build-bench
-top_srcdir=$repo
-top_builddir=$builddir
-# shellcheck source=tests/lib/common.sh
-. "$repo/tests/lib/common.sh"
-# shellcheck source=tests/lib/servers.sh
-. "$repo/tests/lib/servers.sh"
-
-say() { printf '\n==> %s\n' "$*" >&2; }
+# shellcheck source=tests/lib/bootstrap.sh
+. "$repo/tests/lib/bootstrap.sh"
 
 # tree_kb PID FIELD: FIELD (Rss or Pss, kB) of PID and its children, summed
 tree_kb() {
@@ -49,10 +43,7 @@ tree_kb() {
 	echo "$sum"
 }
 
-say "Debian packages"
-ensure_packages "${ECOLO_PACKAGES[@]}"
-say "Building in _build-bench/ (-O2, no sanitizers)"
-build_program "$builddir" CFLAGS='-O2 -g'
+bootstrap_build "" CFLAGS='-O2 -g'
 bin=$builddir/import_ecoloweb_data
 
 say "Starting PostgreSQL and Redis"

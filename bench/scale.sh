@@ -37,14 +37,8 @@ conventions=${CONVENTIONS:-400}
 logements=${LOGEMENTS:-100}
 export ECOLO_FK_INDEXES=${FK_INDEXES:-0}
 builddir=$repo/_build-bench
-top_srcdir=$repo
-top_builddir=$builddir
-# shellcheck source=tests/lib/common.sh
-. "$repo/tests/lib/common.sh"
-# shellcheck source=tests/lib/servers.sh
-. "$repo/tests/lib/servers.sh"
-
-say() { printf '\n==> %s\n' "$*" >&2; }
+# shellcheck source=tests/lib/bootstrap.sh
+. "$repo/tests/lib/bootstrap.sh"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 row() { printf '%-44s %s\n' "$1" "$2"; }
@@ -53,11 +47,7 @@ row() { printf '%-44s %s\n' "$1" "$2"; }
 	deps=$(printf '%s\n' 0{1..9} {10..19} 2A 2B {21..95} 971 972 973 974 976 | paste -sd,)
 ndeps=$(printf '%s\n' "$deps" | tr ',' '\n' | wc -l)
 
-say "Debian packages"
-ensure_packages "${ECOLO_PACKAGES[@]}" time
-
-say "Building in _build-bench/ (-O2, no sanitizers)"
-build_program "$builddir" CFLAGS='-O2 -g'
+bootstrap_build time CFLAGS='-O2 -g'
 bin=${IMPORT_BIN:-$builddir/import_ecoloweb_data}
 
 say "Starting PostgreSQL (pg_stat_statements) and Redis"

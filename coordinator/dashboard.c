@@ -6,11 +6,9 @@
  *     no copy of the départements' state, only the log lines, the scroll
  *     position and the abort confirmation.
  *
- *     Text goes through text_fit(), which decodes it with the locale into
- *     wide characters and cuts it on display columns, never inside a UTF-8
- *     sequence: "Côtes-d'Armor" or « » in an error message stay whole.
- *
- *     Build with -DDASHBOARD_DEMO for a stand-alone demo (bottom of file).
+ *     Text goes through text_fit() (text_fit.h), which cuts it on display
+ *     columns, never inside a UTF-8 sequence; the numbers, bars and counts
+ *     come from progress.h.
  */
 #ifndef NCURSES_WIDECHAR
 #define NCURSES_WIDECHAR 1 /* the wide-character API of ncursesw */
@@ -32,7 +30,10 @@
 
 #include "dashboard.h"
 #include "entity.h"
+#include "progress.h"
 #include "run.h"
+#include "table_layout.h"
+#include "text_fit.h"
 
 #define PROGRAM_NAME "import_ecoloweb_data"
 #define LOG_KEEP 512       /* log lines kept for the bottom pane */
@@ -57,93 +58,6 @@ struct dashboard {
 	char *log[LOG_KEEP]; /* ring of log lines (malloc'd), oldest at log_head */
 	size_t log_head, log_n;
 };
-
-/* Table columns, in display order. */
-enum { COL_CODE, COL_STATE, COL_BAR, COL_COUNTS, COL_RATE, COL_ETA, COL_ERROR, COL_N };
-
-/* Where each column sits on the current width; w == 0: not shown. */
-typedef struct layout {
-	int x[COL_N];
-	int w[COL_N];
-} layout;
-
-/* What one département (or the total) amounts to, for one row. */
-typedef struct row_sums {
-	uint64_t read[ENT_COUNT];    /* source rows read */
-	uint64_t written[ENT_COUNT]; /* created + matched + updated */
-	uint64_t main_read;          /* main entity classes: rows read */
-	uint64_t main_done;          /* ... and handled (written, skipped, in error) */
-	uint64_t all_written;        /* every class: rows written (the rate) */
-	double progress;             /* sum over départements of their progress, 0..1 each */
-	int departements;
-} row_sums;
-
-/* mono_s returns the monotonic clock in seconds, as dep_run's wait_since. */
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ellipsis returns the character that marks cut text: … when the locale can show it. */
-static wchar_t ellipsis(void)
-{
-	return MB_CUR_MAX > 1 ? L'\u2026' : L'~';
-}
-
-/*
- * text_fit decodes the len bytes of s (locale multibyte, UTF-8 in
- * practice) into out, at most cap - 1 wide characters, keeping what fits
- * in width display columns. Control characters (a newline in a server
- * message) become
- * spaces, bytes that do not decode '?', unprintable characters '?'.
- * Returns the number of wide characters (out is NUL-ended); *cols gets
- * the columns they take; *rest where the text not kept starts, NULL when
- * everything fit.
- */
-static size_t text_fit(const char *s, size_t len, int width, wchar_t *out, size_t cap, int *cols,
-                       const char **rest)
-{
-	mbstate_t st;
-	size_t n = 0;
-	int used = 0;
-
-	memset(&st, 0, sizeof(st));
-	*rest = NULL;
-	while (len > 0) {
-		wchar_t wc;
-		size_t k = mbrtowc(&wc, s, len, &st);
-		int w;
-
-		if (k == (size_t)-1 || k == (size_t)-2) {
-			memset(&st, 0, sizeof(st));
-			wc = L'?';
-			k = 1;
-		} else if (k == 0) {
-			break;
-		}
-		if (wc < 0x20 || wc == 0x7f)
-			wc = L' ';
-		w = wcwidth(wc);
-		if (w < 0 || (w == 0 && n == 0) || !iswprint(wc)) {
-			wc = L'?';
-			w = 1;
-		}
-		if (used + w > width || n + 1 >= cap) {
-			*rest = s;
-			break;
-		}
-		out[n++] = wc;
-		used += w;
-		s += k;
-		len -= k;
-	}
-	out[n] = L'\0';
-	*cols = used;
-	return n;
-}
 
 /* pair_attr returns the attribute of color pair p, or nothing without colors. */
 static attr_t pair_attr(const dashboard *d, int p)
@@ -182,7 +96,7 @@ static int put_textn(int y, int x, int width, const char *s, size_t len, attr_t 
 	n = text_fit(s, len, width, buf, TEXT_MAX, &used, &rest);
 	if ((rest && mark == MARK_CUT) || mark == MARK_ALWAYS) {
 		n = text_fit(s, len, width - 1, buf, TEXT_MAX - 1, &used, &rest);
-		buf[n++] = ellipsis();
+		buf[n++] = text_ellipsis();
 		buf[n] = L'\0';
 		used++;
 	}
@@ -214,182 +128,6 @@ static void fill_row(int y, attr_t a)
 	mvhline(y, 0, (chtype)' ' | a, y == rows - 1 ? cols - 1 : cols);
 }
 
-/* fmt_count writes a row count: exact below a million, then 1.2M. */
-static void fmt_count(uint64_t v, char *buf, size_t len)
-{
-	if (v < 1000000)
-		snprintf(buf, len, "%llu", (unsigned long long)v);
-	else
-		snprintf(buf, len, "%.1fM", (double)v / 1e6);
-}
-
-/* fmt_rate writes rows per second in at most 7 columns: 850/s, 9.8k/s, 120k/s, 1.2M/s. */
-static void fmt_rate(double r, char *buf, size_t len)
-{
-	if (r < 999.5)
-		snprintf(buf, len, "%.0f/s", r);
-	else if (r < 9950)
-		snprintf(buf, len, "%.1fk/s", r / 1e3);
-	else if (r < 999500)
-		snprintf(buf, len, "%.0fk/s", r / 1e3);
-	else
-		snprintf(buf, len, "%.1fM/s", r / 1e6);
-}
-
-/* fmt_eta writes a duration in at most 6 columns: 45s, 12m05s, 3h07m, >99h. */
-static void fmt_eta(double s, char *buf, size_t len)
-{
-	long t = (long)(s + 0.5);
-
-	if (t < 60)
-		snprintf(buf, len, "%lds", t);
-	else if (t < 3600)
-		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-	else if (t < 100 * 3600)
-		snprintf(buf, len, "%ldh%02ldm", t / 3600, t % 3600 / 60);
-	else
-		snprintf(buf, len, ">99h");
-}
-
-/*
- * is_main tells whether entity class e counts in the progress bar: what a
- * département owns. Bailleurs and administrations are shared (looked up
- * far more than written) and avenant types are links.
- */
-static bool is_main(entity e)
-{
-	return e != ENT_ADMINISTRATION && e != ENT_BAILLEUR && e != ENT_AVENANT_TYPE;
-}
-
-/* Counts column: most telling classes first, as they are cut on a narrow screen. */
-static const struct {
-	entity e;
-	const char *abbrev;
-} count_order[] = {
-        {ENT_CONVENTION, "conv"},    {ENT_LOT, "lot"},          {ENT_LOGEMENT, "lgt"},
-        {ENT_PIECEJOINTE, "pj"},     {ENT_PROGRAMME, "prog"},   {ENT_EVENEMENT, "evt"},
-        {ENT_CADASTRE, "cad"},       {ENT_REPARTITION, "rep"},  {ENT_BAILLEUR, "bail"},
-        {ENT_ADMINISTRATION, "adm"}, {ENT_AVENANT_TYPE, "avt"},
-};
-
-/*
- * dep_progress: a worker writes the entity classes one after another, in
- * enum order, each in one stream: the class being written (its phase) and
- * how far it is within it, against the conventions planned, tell how far
- * the département is.
- */
-static double dep_progress(const dep_run *r)
-{
-	if (r->state == DEP_PENDING)
-		return 0;
-	if (r->state != DEP_RUNNING)
-		return 1;
-	for (int e = 0; e < ENT_COUNT; e++) {
-		if (strcmp(r->phase, entity_name((entity)e)) != 0)
-			continue;
-		/* a class whose query has not returned a row has not begun */
-		double within = r->wait_since > 0 ? 0 : 0.5;
-		uint32_t planned = r->planned[ENT_CONVENTION].read;
-		if ((e == ENT_CONVENTION || e == ENT_LOT) && planned > 0)
-			within = (double)r->counts[e].read / planned;
-		return (e + (within > 1 ? 1 : within)) / ENT_COUNT;
-	}
-	return 0;
-}
-
-/* sums_add adds the counters of one département to s. */
-static void sums_add(row_sums *s, const dep_run *r)
-{
-	s->progress += dep_progress(r);
-	s->departements++;
-	for (int e = 0; e < ENT_COUNT; e++) {
-		const entity_counts *c = &r->counts[e];
-		uint64_t written = (uint64_t)c->created + c->matched + c->updated;
-
-		s->read[e] += c->read;
-		s->written[e] += written;
-		s->all_written += written;
-		if (is_main((entity)e)) {
-			s->main_read += c->read;
-			s->main_done += written + c->skipped + c->errors;
-		}
-	}
-}
-
-/* sums_fraction returns the fraction handled of the rows read so far, or -1 when none was read. */
-static double sums_fraction(const row_sums *s)
-{
-	if (s->departements > 0 && s->progress > 0)
-		return s->progress / s->departements;
-	if (s->main_read == 0)
-		return -1;
-	return s->main_done >= s->main_read ? 1.0 : (double)s->main_done / (double)s->main_read;
-}
-
-/*
- * counts_text writes "conv 120 lot 120 lgt 840 pj 300" for the classes
- * that saw rows, whole items only, within width columns; " +" ends it when
- * some did not fit. A cut number would be a wrong number.
- */
-static void counts_text(const row_sums *s, int width, char *buf, size_t len)
-{
-	size_t off = 0;
-	bool cut = false;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(count_order) / sizeof(count_order[0]); i++) {
-		entity e = count_order[i].e;
-		char num[24], item[48];
-		int n;
-
-		if (s->read[e] == 0 && s->written[e] == 0)
-			continue;
-		fmt_count(s->written[e], num, sizeof(num));
-		n = snprintf(item, sizeof(item), "%s%s %s", off ? " " : "", count_order[i].abbrev,
-		             num);
-		if (n < 0 || off + (size_t)n + 2 > (size_t)width || off + (size_t)n >= len) {
-			cut = true;
-			break;
-		}
-		memcpy(buf + off, item, (size_t)n + 1);
-		off += (size_t)n;
-	}
-	if (cut && off + 2 <= (size_t)width && off + 2 < len)
-		snprintf(buf + off, len - off, " +");
-}
-
-/* bar_text writes "[#####.....]  45%", or a bouncing segment and a spinner when fraction < 0. */
-static void bar_text(double fraction, bool spin, double now, int width, char *buf, size_t len)
-{
-	int inner = width - 7; /* "[", "]", " 100%" */
-	size_t off = 0;
-
-	if (inner < 1 || (size_t)width + 1 > len) {
-		buf[0] = '\0';
-		return;
-	}
-	buf[off++] = '[';
-	if (fraction >= 0) {
-		int full = (int)(fraction * inner + 0.5);
-		for (int i = 0; i < inner; i++)
-			buf[off++] = i < full ? '#' : '.';
-		snprintf(buf + off, len - off, "] %3d%%", (int)(fraction * 100 + 0.5));
-	} else if (spin) {
-		unsigned tick = (unsigned)(now * 4); /* the redraw pace */
-		int seg = inner < 3 ? inner : 3, span = inner - seg;
-		int pos = span > 0 ? (int)(tick % (unsigned)(2 * span)) : 0;
-		if (pos > span)
-			pos = 2 * span - pos;
-		for (int i = 0; i < inner; i++)
-			buf[off++] = i >= pos && i < pos + seg ? '=' : ' ';
-		snprintf(buf + off, len - off, "]    %c", "|/-\\"[tick % 4]);
-	} else {
-		for (int i = 0; i < inner; i++)
-			buf[off++] = ' ';
-		snprintf(buf + off, len - off, "]");
-	}
-}
-
 /* state_attr returns how a state is shown: green done, red failed, yellow running. */
 static attr_t state_attr(const dashboard *d, dep_state s)
 {
@@ -411,65 +149,15 @@ static attr_t state_attr(const dashboard *d, dep_state s)
 	return A_NORMAL;
 }
 
-/* is_finished tells whether a département has nothing left to do. */
-static bool is_finished(dep_state s)
-{
-	return s == DEP_COMMITTED || s == DEP_CHECKED || s == DEP_ROLLED_BACK || s == DEP_FAILED;
-}
-
-/*
- * compute_layout chooses the columns that fit in cols, most useful first
- * (code, state, bar, rate, ETA, counts, last error), then spreads what is
- * left over: the counts first, then the bar, the rest to the last error.
- */
-static void compute_layout(int cols, layout *lay)
-{
-	static const int min_w[COL_N] = {
-	        [COL_CODE] = 5, [COL_STATE] = 11, [COL_BAR] = 10,  [COL_COUNTS] = 12,
-	        [COL_RATE] = 7, [COL_ETA] = 6,    [COL_ERROR] = 8,
-	};
-	static const int priority[COL_N] = {COL_CODE, COL_STATE,  COL_BAR,  COL_RATE,
-	                                    COL_ETA,  COL_COUNTS, COL_ERROR};
-	int used = 0, extra, grow;
-
-	memset(lay, 0, sizeof(*lay));
-	for (int i = 0; i < COL_N; i++) {
-		int c = priority[i], need = min_w[c] + (used > 0);
-		if (used + need <= cols) {
-			lay->w[c] = min_w[c];
-			used += need;
-		}
-	}
-	extra = cols - used;
-	if (lay->w[COL_COUNTS]) {
-		grow = extra / 2 < 36 ? extra / 2 : 36;
-		lay->w[COL_COUNTS] += grow;
-		extra -= grow;
-	}
-	if (lay->w[COL_BAR]) {
-		grow = extra / 2 < 17 ? extra / 2 : 17;
-		lay->w[COL_BAR] += grow;
-		extra -= grow;
-	}
-	if (lay->w[COL_ERROR])
-		lay->w[COL_ERROR] += extra;
-	for (int c = 0, x = 0; c < COL_N; c++) {
-		if (lay->w[c] == 0)
-			continue;
-		lay->x[c] = x;
-		x += lay->w[c] + 1;
-	}
-}
-
 /* put_col draws text in column c of row y, if the column is shown. */
-static void put_col(const layout *lay, int y, int c, const char *text, attr_t a, bool right)
+static void put_col(const table_layout *lay, int y, int c, const char *text, attr_t a, bool right)
 {
 	if (lay->w[c] > 0)
 		put_text(y, lay->x[c], lay->w[c], text, a, right, c == COL_ERROR);
 }
 
 /* draw_header draws the column titles. */
-static void draw_header(const layout *lay, int y)
+static void draw_header(const table_layout *lay, int y)
 {
 	attr_t a = A_BOLD | A_UNDERLINE;
 
@@ -487,31 +175,31 @@ static void draw_header(const layout *lay, int y)
  * share: bar (a spinner when spin and nothing read yet), counts, rate, and
  * ETA when eta_ok, from sums over elapsed seconds.
  */
-static void draw_numbers(const layout *lay, int y, const row_sums *s, double elapsed, bool started,
-                         bool spin, bool eta_ok, double now)
+static void draw_numbers(const table_layout *lay, int y, const row_sums *s, double elapsed,
+                         bool started, bool spin, bool eta_ok, double now)
 {
 	char buf[256];
-	double f = sums_fraction(s);
+	double f = progress_sums_fraction(s);
 
 	if (lay->w[COL_BAR]) {
-		bar_text(f, spin, now, lay->w[COL_BAR], buf, sizeof(buf));
+		progress_bar_text(f, spin, now, lay->w[COL_BAR], buf, sizeof(buf));
 		put_col(lay, y, COL_BAR, buf, A_NORMAL, false);
 	}
 	if (lay->w[COL_COUNTS]) {
-		counts_text(s, lay->w[COL_COUNTS], buf, sizeof(buf));
+		progress_counts_text(s, lay->w[COL_COUNTS], buf, sizeof(buf));
 		put_col(lay, y, COL_COUNTS, buf, A_NORMAL, false);
 	}
 	if (!started)
 		return;
 	if (elapsed >= 0.5) {
-		fmt_rate((double)s->all_written / elapsed, buf, sizeof(buf));
+		progress_fmt_rate((double)s->all_written / elapsed, buf, sizeof(buf));
 		put_col(lay, y, COL_RATE, buf, A_NORMAL, true);
 	} else {
 		put_col(lay, y, COL_RATE, "-", A_NORMAL, true);
 	}
 	/* the part still to come, at the pace so far */
 	if (eta_ok && f > 0 && f < 1 && elapsed >= 1)
-		fmt_eta(elapsed * (1 - f) / f, buf, sizeof(buf));
+		progress_fmt_eta(elapsed * (1 - f) / f, buf, sizeof(buf));
 	else
 		snprintf(buf, sizeof(buf), "-");
 	put_col(lay, y, COL_ETA, buf, A_NORMAL, true);
@@ -521,7 +209,7 @@ static void draw_numbers(const layout *lay, int y, const row_sums *s, double ela
  * draw_phase draws what a running département does: its phase, or that it
  * waits on Ecoloweb for the first row of a class, and for how long.
  */
-static void draw_phase(const dashboard *d, const layout *lay, int y, const dep_run *r)
+static void draw_phase(const dashboard *d, const table_layout *lay, int y, const dep_run *r)
 {
 	char buf[96], waited[16];
 
@@ -529,13 +217,14 @@ static void draw_phase(const dashboard *d, const layout *lay, int y, const dep_r
 		put_col(lay, y, COL_ERROR, r->phase, A_DIM, false);
 		return;
 	}
-	fmt_eta(mono_s() - r->wait_since, waited, sizeof(waited));
+	progress_fmt_eta(mono_s() - r->wait_since, waited, sizeof(waited));
 	snprintf(buf, sizeof(buf), "waiting on Ecoloweb: %s %s", r->phase, waited);
 	put_col(lay, y, COL_ERROR, buf, pair_attr(d, PAIR_YELLOW), false);
 }
 
 /* draw_dep draws the row of one département. */
-static void draw_dep(const dashboard *d, const layout *lay, int y, const dep_run *r, double now)
+static void draw_dep(const dashboard *d, const table_layout *lay, int y, const dep_run *r,
+                     double now)
 {
 	row_sums s;
 	bool active = r->state == DEP_RUNNING || r->state == DEP_READY;
@@ -544,7 +233,7 @@ static void draw_dep(const dashboard *d, const layout *lay, int y, const dep_run
 	double end = r->ended > 0 ? r->ended : now;
 
 	memset(&s, 0, sizeof(s));
-	sums_add(&s, r);
+	progress_sums_add(&s, r);
 	put_col(lay, y, COL_CODE, r->code, A_BOLD, false);
 	put_col(lay, y, COL_STATE, dep_state_name(r->state), state_attr(d, r->state), false);
 	if (r->state == DEP_PENDING)
@@ -571,7 +260,8 @@ static double launch_start(const dashboard *d, const launch *l)
 }
 
 /* draw_total draws the totals row: how many finished, sums, overall rate and ETA. */
-static void draw_total(const dashboard *d, const launch *l, const layout *lay, int y, double now)
+static void draw_total(const dashboard *d, const launch *l, const table_layout *lay, int y,
+                       double now)
 {
 	row_sums s;
 	size_t finished = 0, failed = 0, pending = 0;
@@ -582,13 +272,13 @@ static void draw_total(const dashboard *d, const launch *l, const layout *lay, i
 	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < l->n; i++) {
 		const dep_run *r = &l->deps[i];
-		sums_add(&s, r);
-		finished += is_finished(r->state);
+		progress_sums_add(&s, r);
+		finished += table_is_finished(r->state);
 		failed += r->state == DEP_FAILED;
 		active |= r->state == DEP_RUNNING || r->state == DEP_READY;
 		pending += r->state == DEP_PENDING;
 		started |= r->started > 0;
-		all_done &= is_finished(r->state);
+		all_done &= table_is_finished(r->state);
 		if (r->ended > last_end)
 			last_end = r->ended;
 	}
@@ -652,31 +342,16 @@ static void draw_status(const dashboard *d, const launch *l, int y, int cols)
 }
 
 /*
- * follow_row returns the first département to show when following: the
- * first one still to finish, else the first that failed, else the first.
- */
-static size_t follow_row(const launch *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (!is_finished(l->deps[i].state))
-			return i;
-	for (size_t i = 0; i < l->n; i++)
-		if (l->deps[i].state == DEP_FAILED)
-			return i;
-	return 0;
-}
-
-/*
  * draw_table draws header, département rows and totals in rows [y, y + h).
  * When they do not all fit, a window of them is shown and one line says
  * "+N more".
  */
 static void draw_table(dashboard *d, const launch *l, int y, int h, int cols, double now)
 {
-	layout lay;
+	table_layout lay;
 	size_t slots, shown, first;
 
-	compute_layout(cols, &lay);
+	table_layout_compute(cols, &lay);
 	d->truncated = false;
 	d->page = 0;
 	if (h <= 0)
@@ -698,7 +373,7 @@ static void draw_table(dashboard *d, const launch *l, int y, int h, int cols, do
 	} else {
 		d->truncated = true;
 		shown = slots > 0 ? slots - 1 : 0; /* one line for "+N more" */
-		first = d->follow ? follow_row(l) : d->first;
+		first = d->follow ? table_follow_row(l) : d->first;
 		if (first + shown > l->n)
 			first = l->n - shown;
 		d->first = first;
@@ -752,63 +427,10 @@ static attr_t log_attr(const dashboard *d, const char *line)
 	return A_NORMAL;
 }
 
-/* A piece of a log line drawn on one screen row. */
-typedef struct segment {
-	const char *s;
-	size_t len;
-} segment;
-
-/*
- * log_wrap splits a log line into screen rows of cols columns (the next
- * ones indented by 2), between words when it can, at most max rows: seg[]
- * gets the pieces. Returns their number (at least 1); *more tells that
- * text was left out.
- */
-static int log_wrap(const char *s, int cols, segment *seg, int max, bool *more)
-{
-	wchar_t buf[TEXT_MAX];
-	size_t len = strlen(s);
-	int n = 0, used;
-
-	while (len > 0 && n < max) {
-		const char *rest, *end;
-		int width = n == 0 ? cols : cols - 2;
-
-		if (width <= 0)
-			break;
-		text_fit(s, len, width, buf, TEXT_MAX, &used, &rest);
-		end = rest ? rest : s + len;
-		if (end == s)
-			break; /* a character wider than the row */
-		if (rest && rest[-1] != ' ' && rest[0] != ' ') {
-			/* in the middle of a word: end at a space in the second half of the row */
-			const char *p = rest - 1;
-			while (p > s && *p != ' ')
-				p--;
-			if (*p == ' ' && p - s > (rest - s) / 2)
-				end = p;
-		}
-		seg[n].s = s;
-		seg[n].len = (size_t)(end - s);
-		n++;
-		len -= (size_t)(end - s);
-		s = end;
-		while (len > 0 && *s == ' ')
-			s++, len--; /* a row starts on a word */
-	}
-	*more = len > 0;
-	if (n == 0) {
-		seg[0].s = s;
-		seg[0].len = 0;
-		n = 1;
-	}
-	return n;
-}
-
 /* draw_log draws the newest log lines that fit in rows [y, y + h), under a rule. */
 static void draw_log(const dashboard *d, int y, int h, int cols)
 {
-	segment seg[LOG_WRAP_MAX];
+	text_segment seg[LOG_WRAP_MAX];
 	size_t first, i;
 	int need = 0, skip, row;
 	bool more;
@@ -821,12 +443,12 @@ static void draw_log(const dashboard *d, int y, int h, int cols)
 	y++, h--;
 	/* newest first, find the oldest line that still shows */
 	for (first = d->log_n; first > 0 && need < h; first--)
-		need += log_wrap(log_view(log_line(d, first - 1)), cols, seg, LOG_WRAP_MAX, &more);
+		need += text_wrap(log_view(log_line(d, first - 1)), cols, seg, LOG_WRAP_MAX, &more);
 	skip = need > h ? need - h : 0; /* rows of the oldest line left out: its end */
 	row = y;
 	for (i = first; i < d->log_n; i++) {
 		const char *line = log_line(d, i);
-		int n = log_wrap(log_view(line), cols, seg, LOG_WRAP_MAX, &more);
+		int n = text_wrap(log_view(line), cols, seg, LOG_WRAP_MAX, &more);
 		attr_t a = log_attr(d, line);
 
 		if (i == first && skip > 0) {
@@ -1075,161 +697,3 @@ void dashboard_close(dashboard *d)
 		free(d->log[(d->log_head + i) % LOG_KEEP]);
 	free(d);
 }
-
-#ifdef DASHBOARD_DEMO
-/*
- * A stand-alone demo: a fake launch of 22, 29, 35 and 56 (or N made-up
- * départements) moving through their states for a few seconds.
- *     dashdemo [SECONDS [N]]
- */
-#include "log.h"
-
-/* dep_state_name stands in for run.c's, which the demo does not link. */
-const char *dep_state_name(dep_state s)
-{
-	static const char *const names[] = {"pending", "running",     "ready", "committed",
-	                                    "checked", "rolled back", "failed"};
-	return s <= DEP_FAILED ? names[s] : "?";
-}
-
-static volatile sig_atomic_t demo_winch;
-
-static void demo_on_winch(int sig)
-{
-	(void)sig;
-	demo_winch = 1;
-}
-
-/* demo_log hands the dashboard one line in the program's log format. */
-static void demo_log(dashboard *d, log_level level, const char *dep, const char *text)
-{
-	char line[1024];
-
-	log_format_line(line, sizeof(line), level, dep, text);
-	dashboard_log(d, line);
-}
-
-/* demo_grow advances the counters of a running département by one step. */
-static void demo_grow(dep_run *r, unsigned step, unsigned speed)
-{
-	static const unsigned per_step[ENT_COUNT] = {
-	        [ENT_ADMINISTRATION] = 0, [ENT_BAILLEUR] = 1,     [ENT_PROGRAMME] = 2,
-	        [ENT_CADASTRE] = 3,       [ENT_CONVENTION] = 3,   [ENT_LOT] = 6,
-	        [ENT_LOGEMENT] = 42,      [ENT_REPARTITION] = 20, [ENT_PIECEJOINTE] = 15,
-	        [ENT_EVENEMENT] = 9,
-	};
-	for (int e = 0; e < ENT_COUNT; e++) {
-		entity_counts *c = &r->counts[e];
-		c->created += per_step[e] * speed;
-		c->read = c->created + c->skipped + (step % 3 ? per_step[e] * speed : 0);
-	}
-	snprintf(r->phase, sizeof(r->phase), "%s", step % 4 < 2 ? "logement" : "piece_jointe");
-	r->wait_since = 0;
-}
-
-int main(int argc, char **argv)
-{
-	static const char *const codes[] = {
-	        "22", "29", "35", "56", "01", "02", "03", "04", "05", "06", "07", "08", "09",
-	        "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "2A", "2B", "21",
-	        "23", "24", "25", "26", "27", "28", "30", "31", "32", "33", "34", "36", "37",
-	        "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50"};
-	double seconds = argc > 1 ? atof(argv[1]) : 3.0;
-	size_t n = argc > 2 ? strtoul(argv[2], NULL, 10) : 4;
-	options opts = {.update = true};
-	config cfg = {0};
-	launch l;
-	struct sigaction sa;
-	unsigned steps, step;
-	double t0 = now_s();
-	int status = 0;
-
-	if (n < 1 || n > sizeof(codes) / sizeof(codes[0]))
-		n = 4;
-	memset(&l, 0, sizeof(l));
-	l.opts = &opts;
-	l.cfg = &cfg;
-	snprintf(l.run_date, sizeof(l.run_date), "2026-11-26");
-	snprintf(l.launch_id, sizeof(l.launch_id), "%ld-%d", (long)t0, (int)getpid());
-	l.n = n;
-	l.deps = calloc(n, sizeof(dep_run));
-	if (!l.deps)
-		return 1;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(l.deps[i].code, sizeof(l.deps[i].code), "%s", codes[i]);
-		l.deps[i].exit_status = -1;
-	}
-	/* 22 is done already */
-	l.deps[0].state = DEP_COMMITTED;
-	l.deps[0].started = t0 - 42;
-	l.deps[0].ended = t0 - 3;
-	for (unsigned k = 0; k < 30; k++)
-		demo_grow(&l.deps[0], 3 * k, 1);
-	for (int e = 0; e < ENT_COUNT; e++)
-		l.deps[0].counts[e].read = l.deps[0].counts[e].created;
-	for (size_t i = 1; i < n; i++)
-		if (i % 4 == 1 || i % 4 == 2) {
-			l.deps[i].state = DEP_RUNNING;
-			l.deps[i].started = t0 - (i % 4 == 1 ? 12 : 0.2);
-		}
-
-	dashboard *d = dashboard_open(&l);
-	if (!d) {
-		fprintf(stderr, "dashdemo: cannot open the dashboard (stdout not a terminal?)\n");
-		free(l.deps);
-		return 1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = demo_on_winch;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGWINCH, &sa, NULL);
-	demo_log(d, LOG_INFO, "-",
-	         "import of 4 département(s), update mode: source "
-	         "postgresql://ecolo:****@127.0.0.1:5432/ecoloweb");
-	demo_log(d, LOG_INFO, "22", "département committed");
-
-	steps = (unsigned)(seconds * 4);
-	for (step = 0; step < steps; step++) {
-		for (size_t i = 1; i < n; i++) {
-			dep_run *r = &l.deps[i];
-			if (r->state == DEP_RUNNING && (i % 4 != 2 || step >= 4))
-				demo_grow(r, step, i % 4 == 1 ? 3 : 1);
-			else if (r->state == DEP_RUNNING && r->wait_since <= 0) {
-				snprintf(r->phase, sizeof(r->phase), "convention history");
-				r->wait_since = mono_s();
-			}
-		}
-		if (n > 3 && step == 4) {
-			l.deps[3].state = DEP_RUNNING;
-			l.deps[3].started = now_s();
-			demo_log(d, LOG_INFO, "56", "worker started (pid 4242)");
-		}
-		if (n > 3 && step == 9) {
-			l.deps[3].state = DEP_FAILED;
-			l.deps[3].ended = now_s();
-			snprintf(l.deps[3].last_error, sizeof(l.deps[3].last_error), "%s",
-			         "ecolo.ecolo_logement id 48213, colonne « nature_logement » : "
-			         "valeur « Z » inconnue, département non importé");
-			demo_log(d, LOG_ERROR, "56", l.deps[3].last_error);
-			demo_log(d, LOG_WARN, "56",
-			         "transaction rolled back: nothing of 56 committed");
-		}
-		if (step % 4 == 0)
-			demo_log(d, LOG_INFO, "29", "logement 1260/1302, piece_jointe 450/450");
-		if (demo_winch) {
-			demo_winch = 0;
-			dashboard_resize(d);
-		}
-		if (dashboard_key(d) == 'q') {
-			status = 130;
-			break;
-		}
-		dashboard_draw(d, &l);
-		nanosleep(&(struct timespec){.tv_nsec = 250000000L}, NULL);
-	}
-	dashboard_close(d);
-	printf("dashdemo: %u redraws%s\n", step, status ? ", aborted by the operator" : "");
-	free(l.deps);
-	return status;
-}
-#endif

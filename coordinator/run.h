@@ -76,6 +76,9 @@ void launch_free(launch *l);
 /* now_s returns the wall clock in seconds since the epoch, as dep_run's started/ended. */
 double now_s(void);
 
+/* mono_s returns a clock that no setting of the date moves, as dep_run's wait_since. */
+double mono_s(void);
+
 /* launch_jobs returns the workers at once: --jobs, else one per département, capped at 8; 1 in a
  * dry run. */
 size_t launch_jobs(const options *opts, size_t n);

@@ -15,6 +15,7 @@
 #include "pgsql.h"
 #include "redis_decision.h"
 #include "redis_leases.h"
+#include "run.h"
 #include "verdict.h"
 
 void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep)
@@ -136,14 +137,6 @@ char *verdict_prepare_sql(PGconn *conn, const char *gid)
  */
 #define COMMIT_RETRY_S 300.0
 #define COMMIT_PAUSE_MAX_S 10.0
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void pause_s(double s)
 {
