@@ -139,12 +139,13 @@ static bool plan_launch(launch *l, const config *cfg)
 	}
 	if (!plan_connections(l, cfg))
 		return false;
-	log_info("verdict: %s",
-	         opts->dry_run                  ? "dry run, everything rolled back"
-	         : opts->commit_per_departement ? "each département commits when it is done"
-	         : l->prepared                  ? "one for the launch, with prepared transactions"
-	                       : "one for the launch; without prepared transactions a crash during "
-	                         "the final commits could leave part of the launch committed");
+	log_event_msg(LOG_INFO, LOGEV_LAUNCH, "verdict: %s",
+	              opts->dry_run                  ? "dry run, everything rolled back"
+	              : opts->commit_per_departement ? "each département commits when it is done"
+	              : l->prepared
+	                      ? "one for the launch, with prepared transactions"
+	                      : "one for the launch; without prepared transactions a crash during "
+	                        "the final commits could leave part of the launch committed");
 	return true;
 }
 
@@ -248,20 +249,23 @@ static int run(const options *opts, const config *cfg)
 	int status = EXIT_CODE_USAGE;
 
 	launch_init(&l, opts, cfg);
-	log_info("import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s",
-	         l.n, l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
-	         opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
+	log_event_msg(
+	        LOG_INFO, LOGEV_LAUNCH,
+	        "import of %zu département(s), %zu worker(s) at once%s%s: source %s, target %s",
+	        l.n, l.jobs, opts->dry_run ? ", dry run (everything rolled back)" : "",
+	        opts->update ? ", update mode" : "", cfg->source_safe, cfg->target_safe);
 	pgconn presence = {0};
 	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc) &&
 	    (opts->dry_run || verdict_presence_open(&presence, cfg, l.launch_id))) {
-		if (isatty(STDOUT_FILENO) && !opts->no_progress)
+		/* JSON lines are for a log drain: no dashboard */
+		if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
 			l.dashboard = dashboard_open(&l);
 		status = launch_run(&l);
 		if (l.dashboard)
 			dashboard_close(l.dashboard);
 		l.dashboard = NULL;
 		summary_print(&l, stdout);
-		if (opts->summary_json && !summary_write_json(&l, opts->summary_json))
+		if (opts->summary_json && !summary_write_json(&l, opts->summary_json, status))
 			summary_lost(&l, status);
 		/* nothing of a failed launch stays prepared, unless COMMIT was decided: then
 		 * some départements are in, and the next launch commits the rest */
@@ -273,12 +277,32 @@ static int run(const options *opts, const config *cfg)
 			if (rc.ctx)
 				release_dead_locks(&rc);
 		}
-		log_info("exit status %d", status);
+		log_event_msg(LOG_INFO, LOGEV_EXIT, "exit status %d", status);
 	}
 	pg_disconnect(&presence);
 	redis_client_close(&rc);
 	launch_free(&l);
 	return status;
+}
+
+/*
+ * wants_json tells whether argv asks for --log-format json (the last one
+ * given wins), for the one line written before the options are known: a
+ * usage error must reach a log drain as JSON too.
+ */
+static bool wants_json(int argc, char **argv)
+{
+	bool json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--log-format=json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+			json = strcmp(argv[++i], "json") == 0;
+		else if (strncmp(argv[i], "--log-format=", 13) == 0)
+			json = false;
+	}
+	return json;
 }
 
 /*
@@ -317,11 +341,13 @@ static int run_verify(const options *opts, const config *cfg)
 	int status = EXIT_CODE_USAGE;
 
 	launch_init(&l, opts, cfg);
-	log_info("verify of %zu département(s), %zu worker(s) at once, nothing written: source "
-	         "%s, target %s",
-	         l.n, l.jobs, cfg->source_safe, cfg->target_safe);
+	log_event_msg(LOG_INFO, LOGEV_LAUNCH,
+	              "verify of %zu département(s), %zu worker(s) at once, nothing written: "
+	              "source %s, target %s",
+	              l.n, l.jobs, cfg->source_safe, cfg->target_safe);
 	if (plan_verify(&l, cfg)) {
-		if (isatty(STDOUT_FILENO) && !opts->no_progress)
+		/* JSON lines are for a log drain: no dashboard */
+		if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
 			l.dashboard = dashboard_open(&l);
 		status = launch_run(&l);
 		if (l.dashboard)
@@ -329,9 +355,9 @@ static int run_verify(const options *opts, const config *cfg)
 		l.dashboard = NULL;
 		summary_print(&l, stdout);
 		if (opts->summary_json)
-			summary_write_json(&l, opts->summary_json);
-		log_info("exit status %d%s", status,
-		         status == EXIT_CODE_OK ? ": Ecoloweb and APiLos agree" : "");
+			summary_write_json(&l, opts->summary_json, status);
+		log_event_msg(LOG_INFO, LOGEV_EXIT, "exit status %d%s", status,
+		              status == EXIT_CODE_OK ? ": Ecoloweb and APiLos agree" : "");
 	}
 	launch_free(&l);
 	return status;
@@ -346,6 +372,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!options_parse(argc, argv, &opts, err, sizeof(err))) {
+		if (wants_json(argc, argv)) {
+			log_set_format(LOG_FORMAT_JSON);
+			log_error("%s", err);
+			return EXIT_CODE_USAGE;
+		}
 		fprintf(stderr, "import_ecoloweb_data: %s\nTry 'import_ecoloweb_data --help'.\n",
 		        err);
 		return EXIT_CODE_USAGE;
@@ -359,6 +390,7 @@ int main(int argc, char **argv)
 		return EXIT_CODE_OK;
 	}
 	log_set_level(opts.debug ? LOG_DEBUG : LOG_INFO);
+	log_set_format(opts.log_json ? LOG_FORMAT_JSON : LOG_FORMAT_PLAIN);
 	if (!config_from_env(&cfg, err, sizeof(err)))
 		log_error("%s", err);
 	else if (opts.purge && check_servers(&cfg, false))

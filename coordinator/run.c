@@ -141,21 +141,30 @@ void launch_free(launch *l)
 	l->deps = NULL;
 }
 
-/* print_line writes one log line for a département: to the dashboard, or plain on stderr. */
-static void print_line(const launch *l, log_level level, const char *dep, const char *text)
+/*
+ * print_event writes one log line about event for a département: to the
+ * dashboard, or on stderr in the --log-format chosen (extra: the JSON
+ * members of that line, such as a progress line's counts; may be NULL).
+ */
+static void print_event(const launch *l, log_level level, log_event event, const char *dep,
+                        const char *text, const json_t *extra)
 {
 	char line[4096];
 
 	if (level < log_get_level())
 		return;
-	log_format_line(line, sizeof(line), level, dep, text);
 	if (l->dashboard) {
+		log_format_line(line, sizeof(line), level, dep, text);
 		dashboard_log(l->dashboard, line);
 		return;
 	}
-	fputs(line, stderr);
-	fputc('\n', stderr);
-	fflush(stderr);
+	log_write_line(stderr, level, event, dep, text, extra);
+}
+
+/* print_line writes one log line of no particular event (print_event). */
+static void print_line(const launch *l, log_level level, const char *dep, const char *text)
+{
+	print_event(l, level, LOGEV_NONE, dep, text, NULL);
 }
 
 /*
@@ -213,8 +222,8 @@ static void rollback_done(launch *l, dep_run *d, bool ok)
 	d->state = ok ? DEP_ROLLED_BACK : DEP_FAILED;
 	if (!ok)
 		snprintf(d->last_error, sizeof(d->last_error), "ROLLBACK PREPARED failed");
-	print_line(l, ok ? LOG_INFO : LOG_ERROR, d->code,
-	           ok ? "prepared transaction rolled back" : d->last_error);
+	print_event(l, ok ? LOG_INFO : LOG_ERROR, ok ? LOGEV_ROLLED_BACK : LOGEV_FAILED, d->code,
+	            ok ? "prepared transaction rolled back" : d->last_error, NULL);
 }
 
 /*
@@ -365,8 +374,8 @@ static void commit_done(loop_state *st, dep_run *d, bool ok)
 	if (!ok)
 		snprintf(d->last_error, sizeof(d->last_error),
 		         "COMMIT PREPARED failed: left prepared, the next launch commits it");
-	print_line(st->l, ok ? LOG_INFO : LOG_ERROR, d->code,
-	           ok ? "prepared transaction committed" : d->last_error);
+	print_event(st->l, ok ? LOG_INFO : LOG_ERROR, ok ? LOGEV_COMMITTED : LOGEV_FAILED, d->code,
+	            ok ? "prepared transaction committed" : d->last_error, NULL);
 	if (ok)
 		fault_point("commit-prepared");
 	if (!ok)
@@ -459,7 +468,8 @@ static void commit_launch(loop_state *st)
 	fault_point("decided");
 	l->verdict_done = true;
 	l->decided_commit = l->prepared;
-	print_line(l, LOG_INFO, "-", "every département is ready: committing the launch");
+	print_event(l, LOG_INFO, LOGEV_VERDICT, "-",
+	            "every département is ready: committing the launch", NULL);
 	for (size_t i = 0; i < l->n; i++) {
 		if (!l->deps[i].prepared)
 			send_to(l, &l->deps[i], MSG_COMMIT);
@@ -585,8 +595,9 @@ static void fail_dep(loop_state *st, dep_run *d)
 		                   : "département failed: the dry run goes on with the others");
 	} else if (!st->l->opts->commit_per_departement && !st->l->aborting) {
 		st->l->aborting = true;
-		print_line(st->l, LOG_ERROR, d->code,
-		           "département failed: aborting the launch, nothing of it is committed");
+		print_event(st->l, LOG_ERROR, LOGEV_VERDICT, d->code,
+		            "département failed: aborting the launch, nothing of it is committed",
+		            NULL);
 	}
 	check_verdict(st);
 }
@@ -602,6 +613,23 @@ static void on_ready(loop_state *st, dep_run *d)
 		send_to(st->l, d, st->l->interrupted ? MSG_ABORT : MSG_COMMIT);
 	else
 		check_verdict(st);
+}
+
+/* state_event returns the event of the line that says a département ended in state s. */
+static log_event state_event(dep_state s)
+{
+	switch (s) {
+	case DEP_COMMITTED:
+		return LOGEV_COMMITTED;
+	case DEP_CHECKED:
+		return LOGEV_CHECKED;
+	case DEP_ROLLED_BACK:
+		return LOGEV_ROLLED_BACK;
+	case DEP_FAILED:
+		return LOGEV_FAILED;
+	default:
+		return LOGEV_NONE;
+	}
 }
 
 /* on_done records the worker's final report. */
@@ -629,7 +657,8 @@ static void on_done(loop_state *st, dep_run *d, const message *msg)
 		break;
 	}
 	snprintf(text, sizeof(text), "département %s", dep_state_name(d->state));
-	print_line(st->l, d->state == DEP_FAILED ? LOG_ERROR : LOG_INFO, d->code, text);
+	print_event(st->l, d->state == DEP_FAILED ? LOG_ERROR : LOG_INFO, state_event(d->state),
+	            d->code, text, NULL);
 }
 
 /* handle_message applies one frame of a worker. */
@@ -640,7 +669,7 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 	switch (msg->type) {
 	case MSG_HELLO:
 		snprintf(text, sizeof(text), "worker started (pid %d)", (int)msg->pid);
-		print_line(st->l, LOG_INFO, d->code, text);
+		print_event(st->l, LOG_INFO, LOGEV_START, d->code, text, NULL);
 		break;
 	case MSG_PLAN:
 		memcpy(d->planned, msg->counts, sizeof(d->planned));
@@ -652,7 +681,12 @@ static void handle_message(loop_state *st, dep_run *d, const message *msg)
 		d->wait_since = msg->waiting ? mono_s() : 0;
 		break;
 	case MSG_LOG:
-		print_line(st->l, (log_level)msg->level, d->code, msg->text);
+		print_event(st->l, (log_level)msg->level, (log_event)msg->event, d->code, msg->text,
+		            NULL);
+		break;
+	case MSG_STATS:
+		d->stats = msg->stats;
+		d->got_stats = true;
 		break;
 	case MSG_ERROR:
 		snprintf(d->last_error, sizeof(d->last_error), "%.200s%s%s", msg->text,
@@ -964,6 +998,24 @@ static void on_keys(struct ev_loop *loop, ev_io *w, int revents)
 		stop_launch(st, SIGINT);
 }
 
+/*
+ * progress_json returns the JSON members of a progress line (new
+ * reference, or NULL): state, phase, how long the source query has kept
+ * it waiting (when it does), the counts per entity class.
+ */
+static json_t *progress_json(const dep_run *d)
+{
+	if (log_get_format() != LOG_FORMAT_JSON)
+		return NULL;
+	json_t *extra = json_pack("{s:s, s:s, s:o*}", "state", dep_state_name(d->state), "phase",
+	                          d->phase[0] ? d->phase : "starting", "counts",
+	                          entity_counts_json(d->counts));
+	if (extra && d->wait_since > 0)
+		json_object_set_new(extra, "waiting_seconds",
+		                    json_integer((json_int_t)(mono_s() - d->wait_since)));
+	return extra;
+}
+
 /* heartbeat prints where each running département is, even when nothing moves. */
 static void heartbeat(loop_state *st)
 {
@@ -973,7 +1025,9 @@ static void heartbeat(loop_state *st)
 		const dep_run *d = &st->l->deps[i];
 		if (d->state == DEP_RUNNING || d->state == DEP_READY) {
 			progress_text(d, text, sizeof(text));
-			print_line(st->l, LOG_INFO, d->code, text);
+			json_t *extra = progress_json(d);
+			print_event(st->l, LOG_INFO, LOGEV_PROGRESS, d->code, text, extra);
+			json_decref(extra);
 		}
 	}
 }
@@ -1064,9 +1118,9 @@ static void report_late_signal(const launch *l, int status)
 }
 
 /* dashboard_sink shows the coordinator's own log lines in the dashboard. */
-static void dashboard_sink(log_level level, const char *text, void *ctx)
+static void dashboard_sink(log_level level, log_event event, const char *text, void *ctx)
 {
-	print_line(ctx, level, "-", text);
+	print_event(ctx, level, event, "-", text, NULL);
 }
 
 /* watch_signals starts the signal watchers, the key watcher and the timer. */

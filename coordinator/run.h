@@ -45,6 +45,8 @@ typedef struct dep_run {
 	bool verdict_sent;     /* COMMIT or ABORT sent (or the prepared transaction finished) */
 	bool term_sent;        /* SIGTERM sent to stop it */
 	char gid[64];
+	import_stats stats; /* STATS: the worker's queries, times and peak RSS */
+	bool got_stats;     /* STATS came (a worker that died sends none) */
 } dep_run;
 
 typedef struct launch {

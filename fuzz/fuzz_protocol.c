@@ -163,7 +163,8 @@ static bool encode_valid(const message *m)
 	case MSG_DONE:
 		return m->status >= DONE_COMMITTED && m->status <= DONE_PREPARED;
 	case MSG_LOG:
-		return m->level >= LOG_DEBUG && m->level <= LOG_ERROR;
+		return m->level >= LOG_DEBUG && m->level <= LOG_ERROR && m->event >= LOGEV_NONE &&
+		       m->event < LOGEV_COUNT;
 	case MSG_ERROR:
 		n = strnlen(m->sqlstate, sizeof(m->sqlstate));
 		if (n != 0 && n != 5)
@@ -178,6 +179,7 @@ static bool encode_valid(const message *m)
 	case MSG_READY:
 	case MSG_COMMIT:
 	case MSG_ABORT:
+	case MSG_STATS:
 		return true;
 	default:
 		return false;
@@ -207,6 +209,24 @@ static void check_cut(const char *sent, size_t size, const char *got, size_t max
 	           len);
 }
 
+/* perf_equal compares two entity_perf field by field. */
+static bool perf_equal(const entity_perf *a, const entity_perf *b)
+{
+	return a->source_queries == b->source_queries && a->target_queries == b->target_queries &&
+	       a->read_us == b->read_us && a->write_us == b->write_us;
+}
+
+/* stats_equal compares two import_stats field by field (their padding is not sent). */
+static bool stats_equal(const import_stats *a, const import_stats *b)
+{
+	if (a->peak_rss_kb != b->peak_rss_kb || !perf_equal(&a->total, &b->total))
+		return false;
+	for (int e = 0; e < ENT_COUNT; e++)
+		if (!perf_equal(&a->entities[e], &b->entities[e]))
+			return false;
+	return true;
+}
+
 /* check_same checks that got, decoded from the frame of sent, is sent. */
 static void check_same(const message *sent, const message *got)
 {
@@ -230,7 +250,11 @@ static void check_same(const message *sent, const message *got)
 		break;
 	case MSG_LOG:
 		FUZZ_CHECK(got->level == sent->level, "level changed");
+		FUZZ_CHECK(got->event == sent->event, "event changed");
 		check_cut(sent->text, sizeof(sent->text), got->text, PROTO_MAX_TEXT - 1);
+		break;
+	case MSG_STATS:
+		FUZZ_CHECK(stats_equal(&got->stats, &sent->stats), "figures changed");
 		break;
 	case MSG_ERROR:
 		FUZZ_CHECK(strcmp(got->sqlstate, sent->sqlstate) == 0, "SQLSTATE changed");
@@ -263,7 +287,9 @@ static void fuzz_message(cursor *c)
 	take(c, sent.counts, sizeof(sent.counts));
 	sent.waiting = take_u8(c) & 1;
 	take(c, &sent.level, sizeof(sent.level));
+	take(c, &sent.event, sizeof(sent.event));
 	take(c, &sent.status, sizeof(sent.status));
+	take(c, &sent.stats, sizeof(sent.stats));
 	take(c, sent.sqlstate, sizeof(sent.sqlstate));
 	split = take_u8(c);
 	take(c, sent.phase, take_u8(c) % (sizeof(sent.phase) + 1));

@@ -34,6 +34,7 @@ enum long_only {
 	OPT_MAX_CONNECTIONS,
 	OPT_PURGE,
 	OPT_FORCE,
+	OPT_LOG_FORMAT,
 	OPT_VERIFY,
 	OPT_MAX_DIFFERENCES,
 };
@@ -53,6 +54,7 @@ static const struct option long_options[] = {
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"purge", no_argument, NULL, OPT_PURGE},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"verify", no_argument, NULL, OPT_VERIFY},
         {"max-differences", required_argument, NULL, OPT_MAX_DIFFERENCES},
         {"help", no_argument, NULL, 'h'},
@@ -165,6 +167,20 @@ static bool set_summary_json(options *opts, const char *arg, char *err, size_t e
 	return true;
 }
 
+/* set_log_format reads --log-format plain|json (the last one given wins). */
+static bool set_log_format(options *opts, const char *arg, char *err, size_t errlen)
+{
+	char q[48];
+
+	if (strcmp(arg, "plain") == 0 || strcmp(arg, "json") == 0) {
+		opts->log_json = strcmp(arg, "json") == 0;
+		return true;
+	}
+	snprintf(err, errlen, "invalid value %s for --log-format (expected plain or json)",
+	         quote_arg(q, sizeof(q), arg));
+	return false;
+}
+
 /*
  * bad_option writes the message for getopt's '?' or ':' answer; elem is
  * the argument getopt was scanning. optopt holds the short option, or the
@@ -225,6 +241,8 @@ static bool handle_option(int c, options *opts, int argc, char **argv, const cha
 	case OPT_MAX_CONNECTIONS:
 		return parse_int("max-connections", optarg, 0, MAX_CONNECTIONS_MAX,
 		                 &opts->max_connections, err, errlen);
+	case OPT_LOG_FORMAT:
+		return set_log_format(opts, optarg, err, errlen);
 	case OPT_VERIFY:
 		opts->verify = true;
 		return true;
@@ -403,7 +421,10 @@ static const char usage_text[] =
         "                            or nothing for the whole launch)\n"
         "  --max-connections N       refuse to start when the launch would open more than N\n"
         "                            database connections (default 0: no limit)\n"
-        "  --summary-json FILE       also write the final summary as JSON into FILE\n"
+        "  --summary-json FILE       also write the final summary as JSON into FILE,\n"
+        "                            with the figures of each département and entity\n"
+        "                            class (schema: summary.schema.json, installed\n"
+        "                            with the documentation)\n"
         "  --purge                   instead of importing, delete what earlier imports of\n"
         "                            the --departement codes created (given one by one),\n"
         "                            their references included, in one transaction;\n"
@@ -433,6 +454,11 @@ static const char usage_text[] =
         "                            département (default 20; 0: totals only)\n"
         "  --no-progress             plain timestamped log lines instead of the dashboard\n"
         "                            (the default when standard output is not a terminal)\n"
+        "  --log-format FORMAT       plain (default) or json: with json, every log line\n"
+        "                            and the summary are one JSON object per line\n"
+        "                            (time, level, departement, event, message; counts\n"
+        "                            on progress lines), for log drains; implies\n"
+        "                            --no-progress\n"
         "  --debug                   also log the SQL sent and timings\n"
         "  -h, --help                print this help and exit\n"
         "  -V, --version             print the version and exit\n"

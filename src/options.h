@@ -23,6 +23,7 @@ typedef struct options {
 	char *summary_json;  /* --summary-json FILE or NULL */
 	bool purge;          /* --purge: delete what imports of the départements created */
 	bool force;          /* --force: a purge also deletes what APiLos changed since */
+	bool log_json;       /* --log-format json: one JSON object per log line */
 	bool verify;         /* --verify: compare Ecoloweb and APiLos, write nothing */
 	int max_differences; /* --max-differences N: lines printed per département (verify) */
 	bool help;

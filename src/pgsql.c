@@ -24,6 +24,41 @@ static double now_ms(void)
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
+static pg_stats stats; /* this process's queries and their time (pgsql.h) */
+
+/* mono_us returns a monotonic clock in microseconds, for the query figures. */
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* db_of tells which database a connection talks to, from its role ("SOURCE", "TARGET…"). */
+static pg_db db_of(const pgconn *pg)
+{
+	return pg->role && strncmp(pg->role, "SOURCE", 6) == 0 ? PG_DB_SOURCE : PG_DB_TARGET;
+}
+
+/* count_query counts one statement sent on pg. */
+static void count_query(const pgconn *pg)
+{
+	stats.queries[db_of(pg)]++;
+}
+
+/* count_busy adds the time since t0 (mono_us) to pg's database. */
+static void count_busy(const pgconn *pg, uint64_t t0)
+{
+	stats.busy_us[db_of(pg)] += mono_us() - t0;
+}
+
+/* pg_stats_get: see pgsql.h. */
+void pg_stats_get(pg_stats *out)
+{
+	*out = stats;
+}
+
 /* pg_log_failure: see pgsql.h. */
 void pg_log_failure(pgconn *pg, const char *what, const PGresult *res)
 {
@@ -271,7 +306,10 @@ PGresult *pg_exec(pgconn *pg, const char *what, const char *sql, int nparams,
 
 	if (pg->debug)
 		log_debug("[%s] %s: %s", pg->role, what, sql);
+	uint64_t busy0 = mono_us();
+	count_query(pg);
 	PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	count_busy(pg, busy0);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -326,16 +364,26 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
 
 	if (pg->debug)
 		log_debug("[%s] %s: %s", pg->role, what, sql);
+	uint64_t busy0 = mono_us();
+	count_query(pg);
 	if (!PQsendQueryParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0) ||
 	    !PQsetSingleRowMode(pg->conn)) {
 		pg_log_failure(pg, what, NULL);
 		drain_results(pg);
+		count_busy(pg, busy0);
 		return false;
 	}
+	count_busy(pg, busy0);
 	waiting = pg->on_wait != NULL;
 	if (waiting)
 		pg->on_wait(pg->wait_ctx, what, true);
-	while ((res = PQgetResult(pg->conn)) != NULL) {
+	/* only the waits for results are counted: the callbacks write, that is not reading */
+	for (;;) {
+		busy0 = mono_us();
+		res = PQgetResult(pg->conn);
+		count_busy(pg, busy0);
+		if (res == NULL)
+			break;
 		ExecStatusType st = PQresultStatus(res);
 
 		/* the first result ends the wait, be it a row, no row at all or an error */
@@ -371,7 +419,11 @@ bool pg_copy_begin(pgconn *pg, const char *what, const char *copy_sql)
 {
 	if (pg->debug)
 		log_debug("[%s] %s: %s", pg->role, what, copy_sql);
+	uint64_t busy0 = mono_us();
+	count_query(pg);
 	PGresult *res = PQexecParams(pg->conn, copy_sql, 0, NULL, NULL, NULL, NULL, 0);
+
+	count_busy(pg, busy0);
 
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
 		pg_log_failure(pg, what, res);
@@ -387,7 +439,11 @@ bool pg_copy_put(pgconn *pg, const char *what, const char *data, size_t len)
 {
 	if (len == 0)
 		return true;
-	if (PQputCopyData(pg->conn, data, (int)len) != 1) {
+	uint64_t busy0 = mono_us();
+	int sent = PQputCopyData(pg->conn, data, (int)len);
+
+	count_busy(pg, busy0);
+	if (sent != 1) {
 		pg_log_failure(pg, what, NULL);
 		return false;
 	}
@@ -399,11 +455,13 @@ bool pg_copy_end(pgconn *pg, const char *what)
 {
 	bool ok = true;
 	PGresult *res;
+	uint64_t busy0 = mono_us();
 
 	if (PQputCopyEnd(pg->conn, NULL) != 1) {
 		pg_log_failure(pg, what, NULL);
 		ok = false;
 	}
+	/* COPY's end waits for the server to check and store every row: writing time */
 	while ((res = PQgetResult(pg->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
 			pg_log_failure(pg, what, res);
@@ -411,6 +469,7 @@ bool pg_copy_end(pgconn *pg, const char *what)
 		}
 		PQclear(res);
 	}
+	count_busy(pg, busy0);
 	return ok;
 }
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -114,6 +115,25 @@ bool pg_stream(pgconn *pg, const char *what, const char *sql, int nparams,
 bool pg_copy_begin(pgconn *pg, const char *what, const char *copy_sql);
 bool pg_copy_put(pgconn *pg, const char *what, const char *data, size_t len);
 bool pg_copy_end(pgconn *pg, const char *what);
+
+/*
+ * The queries this process sent, and the time spent in them, per database:
+ * the figures a load tester reads in the summary. Counted by pg_exec,
+ * pg_stream and pg_copy_* (a COPY is one query) on every connection of the
+ * process, reconnections included, so a worker's totals survive the
+ * new session of a retried département. The time is wall time inside libpq
+ * (sending, waiting, receiving): pg_stream's row callbacks are not in it,
+ * so the writes a source row triggers are not counted as reading.
+ */
+typedef enum pg_db { PG_DB_SOURCE = 0, PG_DB_TARGET, PG_DB_COUNT } pg_db;
+
+typedef struct pg_stats {
+	uint64_t queries[PG_DB_COUNT]; /* statements sent */
+	uint64_t busy_us[PG_DB_COUNT]; /* microseconds spent in them */
+} pg_stats;
+
+/* pg_stats_get copies this process's counters so far into out. */
+void pg_stats_get(pg_stats *out);
 
 /* pg_value returns the value of column col of row 0, or NULL when SQL NULL. */
 const char *pg_value(const PGresult *res, int row, int col);

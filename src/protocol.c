@@ -11,7 +11,12 @@
  *                      PROGRESS: waiting (u8, 0 or 1), phase length
  *                      (u8, < 32), phase bytes;
  *                      DONE: status (u8)
- *   LOG                level (u8), text length (u16), text bytes
+ *   LOG                level (u8), event (u8, < LOGEV_COUNT), text length
+ *                      (u16), text bytes
+ *   STATS              peak RSS in kB (u32), then the worker's totals, then
+ *                      each entity in enum order, each as source queries
+ *                      (u32), target queries (u32), read and write
+ *                      microseconds (u64 each) -- 4 + 12 x 24 = 292 bytes
  *   ERROR              SQLSTATE (5 bytes, NUL-padded), text length (u16), text
  *   READY, COMMIT,     nothing
  *   ABORT
@@ -35,8 +40,14 @@
 #define SQLSTATE_LEN 5
 #define PHASE_MAX (sizeof(((message *)0)->phase) - 1)
 #define TEXT_MAX (PROTO_MAX_TEXT - 1)
+#define PERF_SIZE 24
+#define STATS_SIZE (4 + (ENT_COUNT + 1) * PERF_SIZE)
 
 _Static_assert(PROTO_MAX_FRAME <= PIPE_BUF, "a frame must be written untorn by one write()");
+_Static_assert(PROTO_HEADER_SIZE + 2 + 2 + TEXT_MAX <= PROTO_MAX_FRAME,
+               "the longest LOG frame must fit in one frame");
+_Static_assert(PROTO_HEADER_SIZE + STATS_SIZE <= PROTO_MAX_FRAME,
+               "a STATS frame must fit in one frame");
 _Static_assert(PROTO_HEADER_SIZE + SQLSTATE_LEN + 2 + TEXT_MAX <= PROTO_MAX_FRAME,
                "the longest ERROR frame must fit in one frame");
 _Static_assert(PROTO_HEADER_SIZE + COUNTS_SIZE + 2 + PHASE_MAX <= PROTO_MAX_FRAME,
@@ -58,6 +69,13 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
+/* put_u64 stores v little-endian at p. */
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	put_u32(p, (uint32_t)v);
+	put_u32(p + 4, (uint32_t)(v >> 32));
+}
+
 /* get_u16 reads a little-endian u16 at p. */
 static uint16_t get_u16(const uint8_t *p)
 {
@@ -68,6 +86,12 @@ static uint16_t get_u16(const uint8_t *p)
 static uint32_t get_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* get_u64 reads a little-endian u64 at p. */
+static uint64_t get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
 /*
@@ -111,6 +135,29 @@ static size_t put_counts(uint8_t *p, const entity_counts *c)
 	return COUNTS_SIZE;
 }
 
+/* put_perf stores one entity_perf; returns PERF_SIZE. */
+static size_t put_perf(uint8_t *p, const entity_perf *f)
+{
+	put_u32(p, f->source_queries);
+	put_u32(p + 4, f->target_queries);
+	put_u64(p + 8, f->read_us);
+	put_u64(p + 16, f->write_us);
+	return PERF_SIZE;
+}
+
+/* put_stats stores a worker's figures; returns STATS_SIZE. */
+static size_t put_stats(uint8_t *p, const import_stats *st)
+{
+	uint8_t *q = p;
+
+	put_u32(q, st->peak_rss_kb);
+	q += 4;
+	q += put_perf(q, &st->total);
+	for (int e = 0; e < ENT_COUNT; e++)
+		q += put_perf(q, &st->entities[e]);
+	return (size_t)(q - p);
+}
+
 /* sqlstate_ok tells whether s is empty or five characters of [0-9A-Z]. */
 static bool sqlstate_ok(const char *s, size_t n)
 {
@@ -152,10 +199,14 @@ static long encode_payload(const message *msg, uint8_t *p)
 		p[COUNTS_SIZE] = (uint8_t)msg->status;
 		return COUNTS_SIZE + 1;
 	case MSG_LOG:
-		if (msg->level < LOG_DEBUG || msg->level > LOG_ERROR)
+		if (msg->level < LOG_DEBUG || msg->level > LOG_ERROR || msg->event < LOGEV_NONE ||
+		    msg->event >= LOGEV_COUNT)
 			return -1;
 		p[0] = (uint8_t)msg->level;
-		return (long)(1 + put_text(p + 1, msg->text));
+		p[1] = (uint8_t)msg->event;
+		return (long)(2 + put_text(p + 2, msg->text));
+	case MSG_STATS:
+		return (long)put_stats(p, &msg->stats);
 	case MSG_ERROR:
 		n = strnlen(msg->sqlstate, sizeof(msg->sqlstate));
 		if (!sqlstate_ok(msg->sqlstate, n))
@@ -259,7 +310,9 @@ static bool length_ok(msg_type t, size_t n)
 	case MSG_DONE:
 		return n == COUNTS_SIZE + 1;
 	case MSG_LOG:
-		return n >= 1 + 2 && n <= 1 + 2 + TEXT_MAX;
+		return n >= 2 + 2 && n <= 2 + 2 + TEXT_MAX;
+	case MSG_STATS:
+		return n == STATS_SIZE;
 	case MSG_ERROR:
 		return n >= SQLSTATE_LEN + 2 && n <= SQLSTATE_LEN + 2 + TEXT_MAX;
 	case MSG_READY:
@@ -283,6 +336,26 @@ static void get_counts(const uint8_t *p, entity_counts *c)
 		c->errors = get_u32(p + 20);
 		p += COUNTS_FIELDS * 4;
 	}
+}
+
+/* get_perf reads one entity_perf; returns PERF_SIZE. */
+static size_t get_perf(const uint8_t *p, entity_perf *f)
+{
+	f->source_queries = get_u32(p);
+	f->target_queries = get_u32(p + 4);
+	f->read_us = get_u64(p + 8);
+	f->write_us = get_u64(p + 16);
+	return PERF_SIZE;
+}
+
+/* get_stats reads a worker's figures (every value is acceptable). */
+static void get_stats(const uint8_t *p, import_stats *st)
+{
+	st->peak_rss_kb = get_u32(p);
+	p += 4;
+	p += get_perf(p, &st->total);
+	for (int e = 0; e < ENT_COUNT; e++)
+		p += get_perf(p, &st->entities[e]);
 }
 
 /*
@@ -352,8 +425,12 @@ static bool decode_payload(msg_type t, const uint8_t *p, size_t n, message *msg)
 		return msg->status <= DONE_PREPARED;
 	case MSG_LOG:
 		msg->level = p[0];
-		return msg->level <= LOG_ERROR &&
-		       get_string(p + 3, get_u16(p + 1), n - 3, msg->text, sizeof(msg->text));
+		msg->event = p[1];
+		return msg->level <= LOG_ERROR && msg->event < LOGEV_COUNT &&
+		       get_string(p + 4, get_u16(p + 2), n - 4, msg->text, sizeof(msg->text));
+	case MSG_STATS:
+		get_stats(p, &msg->stats);
+		return true;
 	case MSG_ERROR:
 		return decode_sqlstate(p, msg) &&
 		       get_string(p + SQLSTATE_LEN + 2, get_u16(p + SQLSTATE_LEN),
@@ -450,6 +527,7 @@ const char *msg_type_name(msg_type t)
 	        [MSG_HELLO] = "HELLO", [MSG_PLAN] = "PLAN",     [MSG_PROGRESS] = "PROGRESS",
 	        [MSG_LOG] = "LOG",     [MSG_ERROR] = "ERROR",   [MSG_READY] = "READY",
 	        [MSG_DONE] = "DONE",   [MSG_COMMIT] = "COMMIT", [MSG_ABORT] = "ABORT",
+	        [MSG_STATS] = "STATS",
 	};
 
 	if (t <= 0 || t >= MSG_TYPE_MAX)

@@ -23,12 +23,13 @@ typedef enum msg_type {
 	MSG_HELLO = 1, /* worker -> coord: pid, département */
 	MSG_PLAN,      /* totals per entity when known */
 	MSG_PROGRESS,  /* counts per entity so far, current phase, waiting on its query */
-	MSG_LOG,       /* level, text */
+	MSG_LOG,       /* level, event, text */
 	MSG_ERROR,     /* what, where, SQLSTATE */
 	MSG_READY,     /* all rows written, waiting for the verdict */
 	MSG_DONE,      /* committed or rolled back, final counts */
 	MSG_COMMIT,    /* coord -> worker */
 	MSG_ABORT,     /* coord -> worker */
+	MSG_STATS,     /* worker -> coord, before DONE: queries, times, peak RSS */
 	MSG_TYPE_MAX
 } msg_type;
 
@@ -50,10 +51,13 @@ typedef struct message {
 	bool waiting;   /* PROGRESS: phase's source query was sent, no row came back yet */
 	/* LOG, ERROR */
 	int32_t level;
+	int32_t event; /* LOG: log_event */
 	char sqlstate[6];
 	char text[PROTO_MAX_TEXT]; /* LOG line, ERROR message */
 	/* DONE */
 	int32_t status; /* done_status */
+	/* STATS */
+	import_stats stats;
 } message;
 
 /*

@@ -102,6 +102,28 @@ static bool parse_argv(int argc, char **argv, options *opts, char *err, size_t e
 	return options_parse(argc, argv, opts, err, errlen);
 }
 
+/* --log-format plain|json: the last one wins, anything else refused naming the value. */
+START_TEST(test_options_log_format)
+{
+	options o;
+	char err[256];
+
+	ck_assert(parse("--departement 22", &o, err, sizeof(err)));
+	ck_assert(!o.log_json);
+	options_free(&o);
+	ck_assert(parse("--log-format json --departement 22", &o, err, sizeof(err)));
+	ck_assert(o.log_json);
+	options_free(&o);
+	ck_assert(parse("--log-format=json --log-format plain", &o, err, sizeof(err)));
+	ck_assert(!o.log_json);
+	options_free(&o);
+	ck_assert(!parse("--log-format xml", &o, err, sizeof(err)));
+	ck_assert_str_eq(err, "invalid value 'xml' for --log-format (expected plain or json)");
+	ck_assert(!parse("--log-format", &o, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "requires an argument") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_options_several)
 {
 	options o;
@@ -647,7 +669,20 @@ static message sample(msg_type t)
 		break;
 	case MSG_LOG:
 		m.level = LOG_WARN;
+		m.event = LOGEV_PHASE;
 		snprintf(m.text, sizeof(m.text), "%s", "déjà vu: ligne\tavec tabulation");
+		break;
+	case MSG_STATS:
+		m.stats.peak_rss_kb = 0xFEDCBA98u;
+		m.stats.total = (entity_perf){.source_queries = 12,
+		                              .target_queries = 0xFFFFFFFFu,
+		                              .read_us = 0x0102030405060708ull,
+		                              .write_us = 42};
+		for (int e = 0; e < ENT_COUNT; e++)
+			m.stats.entities[e] = (entity_perf){.source_queries = (uint32_t)e + 1,
+			                                    .target_queries = (uint32_t)e * 1000,
+			                                    .read_us = (uint64_t)e << 40,
+			                                    .write_us = (uint64_t)e * 999999};
 		break;
 	case MSG_ERROR:
 		snprintf(m.sqlstate, sizeof(m.sqlstate), "%s", "40001");
@@ -680,6 +715,8 @@ START_TEST(test_proto_round_trip)
 		ck_assert_str_eq(got.phase, m.phase);
 		ck_assert_int_eq(got.waiting, m.waiting);
 		ck_assert_int_eq(got.level, m.level);
+		ck_assert_int_eq(got.event, m.event);
+		ck_assert_mem_eq(&got.stats, &m.stats, sizeof(m.stats));
 		ck_assert_str_eq(got.sqlstate, m.sqlstate);
 		ck_assert_str_eq(got.text, m.text);
 		ck_assert_int_eq(got.status, m.status);
@@ -792,9 +829,12 @@ START_TEST(test_proto_bad_frames)
 	static const uint8_t hello_dep[] = {MSG_HELLO, 0, 8, 0, 1, 0, 0, 0, '2', '0', 0, 0};
 	static const uint8_t hello_pad[] = {MSG_HELLO, 0, 8, 0, 1, 0, 0, 0, '2', '2', 0, 'x'};
 	static const uint8_t hello_pid0[] = {MSG_HELLO, 0, 8, 0, 0, 0, 0, 0, '2', '2', 0, 0};
-	static const uint8_t log_len[] = {MSG_LOG, 0, 5, 0, 1, 3, 0, 'a', 'b'};
-	static const uint8_t bad_level[] = {MSG_LOG, 0, 5, 0, 9, 2, 0, 'a', 'b'};
-	static const uint8_t log_nul[] = {MSG_LOG, 0, 5, 0, 1, 2, 0, 'a', 0};
+	static const uint8_t log_len[] = {MSG_LOG, 0, 6, 0, 1, 0, 3, 0, 'a', 'b'};
+	static const uint8_t bad_level[] = {MSG_LOG, 0, 6, 0, 9, 0, 2, 0, 'a', 'b'};
+	static const uint8_t bad_event[] = {MSG_LOG, 0, 6, 0, 1, LOGEV_COUNT, 2, 0, 'a', 'b'};
+	static const uint8_t log_nul[] = {MSG_LOG, 0, 6, 0, 1, 0, 2, 0, 'a', 0};
+	static const uint8_t log_short[] = {MSG_LOG, 0, 3, 0, 1, 0, 0};
+	static const uint8_t stats_short[] = {MSG_STATS, 0, 4, 0, 1, 2, 3, 4};
 	static const uint8_t log_huge[] = {MSG_LOG, 0, 0xff, 0xff};
 	static const uint8_t err_state[] = {MSG_ERROR, 0, 8, 0, '4', '0', 'x', '0', '1', 1, 0, 'a'};
 	/* an empty SQLSTATE with bytes after its NUL (fuzz_protocol) */
@@ -812,6 +852,9 @@ START_TEST(test_proto_bad_frames)
 	expect_malformed(hello_pid0, sizeof(hello_pid0), "HELLO with pid 0");
 	expect_malformed(log_len, sizeof(log_len), "LOG whose text length disagrees");
 	expect_malformed(bad_level, sizeof(bad_level), "LOG of level 9");
+	expect_malformed(bad_event, sizeof(bad_event), "LOG of an unknown event");
+	expect_malformed(log_short, sizeof(log_short), "LOG without its event byte");
+	expect_malformed(stats_short, sizeof(stats_short), "STATS of 4 bytes");
 	expect_malformed(log_nul, sizeof(log_nul), "LOG with a NUL");
 	expect_malformed(log_huge, sizeof(log_huge), "LOG longer than a frame");
 	expect_malformed(err_state, sizeof(err_state), "ERROR with a bad SQLSTATE");
@@ -898,6 +941,11 @@ START_TEST(test_proto_encode_invalid)
 	m = sample(MSG_LOG);
 	m.level = 7;
 	ck_assert_uint_eq(proto_encode(&m, buf), 0);
+	m = sample(MSG_LOG);
+	m.event = LOGEV_COUNT;
+	ck_assert_uint_eq(proto_encode(&m, buf), 0);
+	m.event = -1;
+	ck_assert_uint_eq(proto_encode(&m, buf), 0);
 	m = sample(MSG_ERROR);
 	snprintf(m.sqlstate, sizeof(m.sqlstate), "%s", "4000");
 	ck_assert_uint_eq(proto_encode(&m, buf), 0);
@@ -923,7 +971,7 @@ START_TEST(test_proto_utf8_cut)
 	for (int i = 0; i < PROTO_MAX_TEXT; i += 2)
 		memcpy(m.text + i, "\xc3\xa9", 2);
 	n = proto_encode(&m, buf);
-	ck_assert_uint_eq(n, PROTO_HEADER_SIZE + 3 + 2046);
+	ck_assert_uint_eq(n, PROTO_HEADER_SIZE + 4 + 2046);
 	proto_decoder_init(&d);
 	ck_assert(proto_feed(&d, buf, n));
 	ck_assert_int_eq(proto_next(&d, &got), 1);
@@ -936,7 +984,7 @@ START_TEST(test_proto_utf8_cut)
 		memcpy(m.text + i, "\xc3\xa9", 2);
 	m.text[PROTO_MAX_TEXT - 1] = '\xc3';
 	n = proto_encode(&m, buf);
-	ck_assert_uint_eq(n, PROTO_HEADER_SIZE + 3 + 2047);
+	ck_assert_uint_eq(n, PROTO_HEADER_SIZE + 4 + 2047);
 
 	/* phase too: 31 bytes at most, whole characters */
 	m = sample(MSG_PROGRESS);
@@ -946,6 +994,31 @@ START_TEST(test_proto_utf8_cut)
 	ck_assert(proto_feed(&d, buf, proto_encode(&m, buf)));
 	ck_assert_int_eq(proto_next(&d, &got), 1);
 	ck_assert_uint_eq(strlen(got.phase), 30);
+}
+END_TEST
+
+/*
+ * STATS: exact bytes of the head of the frame (peak RSS, then the totals:
+ * u32, u32, u64, u64, little-endian), and its fixed length.
+ */
+START_TEST(test_proto_stats_bytes)
+{
+	static const uint8_t want[] = {
+	        MSG_STATS, 0,    0x24, 0x01,                         /* 292 bytes */
+	        0x98,      0xBA, 0xDC, 0xFE,                         /* peak RSS kB */
+	        12,        0,    0,    0,    0xFF, 0xFF, 0xFF, 0xFF, /* queries */
+	        8,         7,    6,    5,    4,    3,    2,    1,
+	        42,        0,    0,    0,    0,    0,    0,    0 /* read, write us */
+	};
+	message m = sample(MSG_STATS);
+	uint8_t buf[PROTO_MAX_FRAME];
+	size_t n = proto_encode(&m, buf);
+
+	ck_assert_uint_eq(n, PROTO_HEADER_SIZE + 4 + (ENT_COUNT + 1) * 24);
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	/* one byte more than that: refused from the header on */
+	buf[2] = (uint8_t)(buf[2] + 1);
+	expect_malformed(buf, 4, "STATS one byte too long");
 }
 END_TEST
 
@@ -1077,6 +1150,7 @@ START_TEST(test_msg_type_name)
 {
 	ck_assert_str_eq(msg_type_name(MSG_HELLO), "HELLO");
 	ck_assert_str_eq(msg_type_name(MSG_ABORT), "ABORT");
+	ck_assert_str_eq(msg_type_name(MSG_STATS), "STATS");
 	ck_assert_str_eq(msg_type_name((msg_type)0), "?");
 	ck_assert_str_eq(msg_type_name(MSG_TYPE_MAX), "?");
 }
@@ -1169,16 +1243,18 @@ END_TEST
 typedef struct captured {
 	int n;
 	log_level level[8];
+	log_event event[8];
 	char text[8][64];
 } captured;
 
 /* capture_sink records what reaches a sink. */
-static void capture_sink(log_level level, const char *line, void *ctx)
+static void capture_sink(log_level level, log_event event, const char *line, void *ctx)
 {
 	captured *c = ctx;
 
 	if (c->n < 8) {
 		c->level[c->n] = level;
+		c->event[c->n] = event;
 		snprintf(c->text[c->n], sizeof(c->text[0]), "%s", line);
 		c->n++;
 	}
@@ -1207,6 +1283,127 @@ START_TEST(test_log_sink)
 	ck_assert_str_eq(c.text[2], "LINE 1: select");
 	ck_assert_int_eq(c.level[2], LOG_ERROR);
 	ck_assert_str_eq(c.text[3], "now shown");
+}
+END_TEST
+
+/* json_field returns the string member key of obj, or "" (never NULL, for ck_assert_str_eq). */
+static const char *json_field(json_t *obj, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj, key));
+
+	return v ? v : "";
+}
+
+/*
+ * log_json_line: one object with time (ISO 8601 UTC, milliseconds), level,
+ * departement (left out for none), event, message, then the extra
+ * members; bytes that are not UTF-8 replaced, quotes and controls escaped.
+ */
+START_TEST(test_log_json_line)
+{
+	json_error_t jerr;
+	json_t *extra = json_pack("{s:i, s:{s:i}}", "n", 7, "counts", "lot", 3);
+	char *line = log_json_line(LOG_WARN, LOGEV_PROGRESS, "2A", "say \"hi\"\tné", extra);
+	json_t *o = json_loads(line, 0, &jerr);
+
+	ck_assert_msg(o != NULL, "%s: %s", line, jerr.text);
+	ck_assert(strchr(line, '\n') == NULL);
+	ck_assert_msg(
+	        matches(json_field(o, "time"),
+	                "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"),
+	        "%s", line);
+	ck_assert_str_eq(json_field(o, "level"), "WARN");
+	ck_assert_str_eq(json_field(o, "departement"), "2A");
+	ck_assert_str_eq(json_field(o, "event"), "progress");
+	ck_assert_str_eq(json_field(o, "message"), "say \"hi\"\tné");
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "n")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(o, "counts"), "lot")),
+	                 3);
+	/* the fixed members first, in this order: a reader scanning lines finds them at once */
+	ck_assert_msg(strncmp(line, "{\"time\":", 8) == 0, "%s", line);
+	json_decref(o);
+	free(line);
+	json_decref(extra);
+
+	/* no département, no extra, a byte that is not UTF-8 */
+	line = log_json_line(LOG_ERROR, LOGEV_NONE, "-", "bad \xe9 byte", NULL);
+	o = json_loads(line, 0, &jerr);
+	ck_assert_msg(o != NULL, "%s: %s", line, jerr.text);
+	ck_assert_ptr_null(json_object_get(o, "departement"));
+	ck_assert_str_eq(json_field(o, "event"), "error");
+	ck_assert_str_eq(json_field(o, "message"), "bad ? byte");
+	ck_assert_uint_eq(json_object_size(o), 4);
+	json_decref(o);
+	free(line);
+}
+END_TEST
+
+START_TEST(test_log_event_name)
+{
+	ck_assert_str_eq(log_event_name(LOGEV_NONE, LOG_DEBUG), "debug");
+	ck_assert_str_eq(log_event_name(LOGEV_NONE, LOG_INFO), "info");
+	ck_assert_str_eq(log_event_name(LOGEV_NONE, LOG_WARN), "warning");
+	ck_assert_str_eq(log_event_name(LOGEV_NONE, LOG_ERROR), "error");
+	ck_assert_str_eq(log_event_name(LOGEV_ROLLED_BACK, LOG_INFO), "rolled_back");
+	ck_assert_str_eq(log_event_name(LOGEV_EXIT, LOG_ERROR), "exit");
+	/* every event has a name of its own, none repeated */
+	for (int a = LOGEV_NONE + 1; a < LOGEV_COUNT; a++) {
+		const char *na = log_event_name((log_event)a, LOG_INFO);
+		ck_assert_msg(matches(na, "^[a-z_]+$"), "event %d: %s", a, na);
+		for (int b = a + 1; b < LOGEV_COUNT; b++)
+			ck_assert_str_ne(na, log_event_name((log_event)b, LOG_INFO));
+	}
+	ck_assert_str_eq(log_event_name(LOGEV_COUNT, LOG_WARN), "warning");
+}
+END_TEST
+
+/* With --log-format json the default sink writes JSON lines too, one per line of text. */
+START_TEST(test_log_stderr_json)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	char out[1024] = "";
+	size_t n;
+
+	ck_assert_ptr_nonnull(tmp);
+	dup2(fileno(tmp), 2);
+	log_set_level(LOG_INFO);
+	log_set_format(LOG_FORMAT_JSON);
+	log_set_departement("29");
+	log_event_msg(LOG_INFO, LOGEV_EXIT, "exit status %d\nsecond line", 0);
+	log_set_departement(NULL);
+	log_set_format(LOG_FORMAT_PLAIN);
+	dup2(saved, 2);
+	close(saved);
+	rewind(tmp);
+	n = fread(out, 1, sizeof(out) - 1, tmp);
+	out[n] = '\0';
+	fclose(tmp);
+	ck_assert_msg(matches(out, "^\\{\"time\":\"[^\"]+\",\"level\":\"INFO\",\"departement\":"
+	                           "\"29\",\"event\":\"exit\",\"message\":\"exit status 0\"\\}\n"
+	                           "\\{[^\n]*\"message\":\"second line\"\\}\n$"),
+	              "%s", out);
+}
+END_TEST
+
+/* entity_counts_json: every entity class, each with its six counters. */
+START_TEST(test_entity_counts_json)
+{
+	entity_counts c[ENT_COUNT] = {0};
+
+	c[ENT_LOGEMENT] = (entity_counts){.read = 5, .created = 4, .skipped = 1, .errors = 0};
+	json_t *o = entity_counts_json(c);
+
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(json_object_size(o), ENT_COUNT);
+	json_t *l = json_object_get(o, "logement");
+	ck_assert_uint_eq(json_object_size(l), 6);
+	ck_assert_int_eq(json_integer_value(json_object_get(l, "read")), 5);
+	ck_assert_int_eq(json_integer_value(json_object_get(l, "created")), 4);
+	ck_assert_int_eq(json_integer_value(json_object_get(l, "skipped")), 1);
+	ck_assert_int_eq(
+	        json_integer_value(json_object_get(json_object_get(o, "bailleur"), "read")), 0);
+	json_decref(o);
 }
 END_TEST
 
@@ -1555,6 +1752,7 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_options_verify);
 	tcase_add_test(tc, test_options_quoting);
 	tcase_add_test(tc, test_options_help);
+	tcase_add_test(tc, test_options_log_format);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("config");
@@ -1578,6 +1776,7 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_proto_encode_invalid);
 	tcase_add_test(tc, test_proto_utf8_cut);
 	tcase_add_test(tc, test_proto_feed_overflow);
+	tcase_add_test(tc, test_proto_stats_bytes);
 	tcase_add_test(tc, test_proto_pipe);
 	tcase_add_test(tc, test_proto_read_backlog);
 	tcase_add_test(tc, test_proto_read_malformed);
@@ -1593,6 +1792,10 @@ static Suite *units_suite(void)
 	tcase_add_test(tc, test_log_format);
 	tcase_add_test(tc, test_log_sink);
 	tcase_add_test(tc, test_log_stderr);
+	tcase_add_test(tc, test_log_json_line);
+	tcase_add_test(tc, test_log_event_name);
+	tcase_add_test(tc, test_log_stderr_json);
+	tcase_add_test(tc, test_entity_counts_json);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pyfloat");

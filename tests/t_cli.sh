@@ -62,7 +62,7 @@ nonblank_lines() {
 
 OPTIONS=(--departement --dry_run --dry-run --no-progress --debug --update --yes
 	--jobs --commit-per-departement --summary-json --max-connections --verify --max-differences
-	--help --version)
+	--log-format --help --version)
 
 # --- --help, --version, the man page --------------------------------------
 run_cli --help

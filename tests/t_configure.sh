@@ -1,12 +1,13 @@
 #!/bin/bash
 #
 # tests/t_configure.sh
-#     configure's version checks (README, "Supported versions"): libpq 14
-#     and hiredis 0.14 are the oldest the code needs. Fake .pc files, first
-#     on PKG_CONFIG_PATH, stand for other versions of the installed
-#     libraries (same headers and libraries, another version number):
-#     libpq 13 and hiredis 0.13 are refused with a message naming the
-#     package to install; libpq 14 (Scalingo's scalingo-22 stack) is taken.
+#     configure's version checks (README, "Supported versions"): libpq 14,
+#     hiredis 0.14 and jansson 2.13 are the oldest the code needs. Fake .pc
+#     files, first on PKG_CONFIG_PATH, stand for other versions of the
+#     installed libraries (same headers and libraries, another version
+#     number): libpq 13, hiredis 0.13 and jansson 2.12 are refused with a
+#     message naming the package to install; libpq 14 (Scalingo's
+#     scalingo-22 stack) is taken.
 
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,6 +57,11 @@ assert_contains "libpq 13: ... and the package" "$out" "apt-get install libpq-de
 fake_pc "$tmp/hiredis013" hiredis 0.13.3
 try "hiredis 0.13" 1 "$tmp/hiredis013"
 assert_contains "hiredis 0.13: the message names the need" "$out" "hiredis 0.14 or newer is needed"
+
+fake_pc "$tmp/jansson212" jansson 2.12
+try "jansson 2.12" 1 "$tmp/jansson212"
+assert_contains "jansson 2.12: the message names the need" "$out" "jansson 2.13 or newer is needed"
+assert_contains "jansson 2.12: ... and the package" "$out" "apt-get install libjansson-dev"
 
 fake_pc "$tmp/pq14" libpq 14.0
 try "libpq 14" 0 "$tmp/pq14"

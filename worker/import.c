@@ -13,6 +13,22 @@
 #include "verify.h"
 #include "writer.h"
 
+/*
+ * charge adds to e's figures the queries sent and the time spent since
+ * before (pgsql.h's counters of this process): the work done for e.
+ */
+static void charge(import_ctx *ctx, entity e, const pg_stats *before)
+{
+	pg_stats now;
+	entity_perf *f = &ctx->perf[e];
+
+	pg_stats_get(&now);
+	f->source_queries += (uint32_t)(now.queries[PG_DB_SOURCE] - before->queries[PG_DB_SOURCE]);
+	f->target_queries += (uint32_t)(now.queries[PG_DB_TARGET] - before->queries[PG_DB_TARGET]);
+	f->read_us += now.busy_us[PG_DB_SOURCE] - before->busy_us[PG_DB_SOURCE];
+	f->write_us += now.busy_us[PG_DB_TARGET] - before->busy_us[PG_DB_TARGET];
+}
+
 /* An input of an entity query: parallel arrays, one array literal per parameter. */
 typedef struct input {
 	char **cols[10];
@@ -53,8 +69,12 @@ static bool input_run(import_ctx *ctx, entity e, input *in, bool go)
 	else {
 		for (int c = 0; c < in->ncols; c++)
 			params[c] = sql_text_array(in->cols[c], in->n);
-		log_info("%s: reading the rows of %zu parent(s)", entity_name(e), in->n);
+		log_event_msg(LOG_INFO, LOGEV_PHASE, "%s: reading the rows of %zu parent(s)",
+		              entity_name(e), in->n);
+		pg_stats before;
+		pg_stats_get(&before);
 		ok = writer_run(ctx, entity_def_of(e), in->ncols, (const char *const *)params);
+		charge(ctx, e, &before);
 		for (int c = 0; c < in->ncols; c++)
 			free(params[c]);
 	}
@@ -392,6 +412,8 @@ static bool link_avenants(import_ctx *ctx, history *h)
 	}
 	char *array = sql_int_array(ids, n);
 	const char *params[] = {array};
+	pg_stats before;
+	pg_stats_get(&before);
 	PGresult *res = pg_exec(ctx->dst, "avenant type links",
 	                        "INSERT INTO conventions_convention_avenant_types "
 	                        "(convention_id, avenanttype_id)\n"
@@ -403,6 +425,7 @@ static bool link_avenants(import_ctx *ctx, history *h)
 		PQclear(res);
 		res = NULL;
 	}
+	charge(ctx, ENT_AVENANT_TYPE, &before);
 	free(array);
 	free(ids);
 	if (res == NULL)
@@ -432,24 +455,35 @@ bool import_departement(import_ctx *ctx)
 {
 	history h;
 	size_t n_progs = 0;
+	pg_stats before;
 
-	if (!check_avenant_type(ctx) || !history_load(ctx->src, ctx->departement, &h))
+	if (!check_avenant_type(ctx))
 		return false;
+	/* the history and its references are the conventions' reading and lookup */
+	pg_stats_get(&before);
+	if (!history_load(ctx->src, ctx->departement, &h)) {
+		charge(ctx, ENT_CONVENTION, &before);
+		return false;
+	}
 	bool ok = select_conventions(ctx, &h);
+	charge(ctx, ENT_CONVENTION, &before);
 	size_t todo = 0;
 	for (size_t i = 0; i < h.n; i++)
 		todo += h.rows[i].todo;
-	log_info("convention history: %zu conventions and avenants, %zu to %s", h.n, todo,
-	         ctx->verify   ? "compare"
-	         : ctx->update ? "import or update"
-	                       : "import");
+	log_event_msg(LOG_INFO, LOGEV_PLAN,
+	              "convention history: %zu conventions and avenants, %zu to %s", h.n, todo,
+	              ctx->verify   ? "compare"
+	              : ctx->update ? "import or update"
+	                            : "import");
 	ctx->counts[ENT_CONVENTION].skipped += (uint32_t)(h.n - todo);
 	if (ctx->plan)
 		ctx->plan(ctx, todo);
 
 	prog *progs = ok ? collect_programmes(&h, &n_progs) : NULL;
-	ok = ok && select_programmes(ctx, progs, n_progs) && import_shared(ctx, progs, n_progs) &&
-	     import_programmes(ctx, progs, n_progs) &&
+	pg_stats_get(&before);
+	ok = ok && select_programmes(ctx, progs, n_progs);
+	charge(ctx, ENT_PROGRAMME, &before);
+	ok = ok && import_shared(ctx, progs, n_progs) && import_programmes(ctx, progs, n_progs) &&
 	     import_rows(ctx, &h, ENT_CONVENTION, ENT_COUNT) &&
 	     import_rows(ctx, &h, ENT_LOT, ENT_CONVENTION) && import_lot_children(ctx, &h) &&
 	     import_convention_children(ctx, &h) && link_avenants(ctx, &h);

@@ -31,7 +31,8 @@ struct import_ctx {
 	keymap done[ENT_COUNT]; /* keys created or rewritten by this run */
 	keymap identity[3];     /* values of identity columns created by this run */
 	entity_counts counts[ENT_COUNT];
-	unsigned mapping_errors; /* rows that could not be mapped */
+	entity_perf perf[ENT_COUNT]; /* queries and their time, per entity class */
+	unsigned mapping_errors;     /* rows that could not be mapped */
 	progress_fn progress;
 	void (*plan)(import_ctx *ctx, size_t conventions); /* the totals, once known */
 	void *progress_ctx;

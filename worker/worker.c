@@ -65,12 +65,37 @@ static bool send_frame(const message *msg)
 }
 
 /* send_log is the worker's log sink: every line becomes a LOG frame. */
-static void send_log(log_level level, const char *line, void *ctx)
+static void send_log(log_level level, log_event event, const char *line, void *ctx)
 {
-	message msg = {.type = MSG_LOG, .level = level};
+	message msg = {.type = MSG_LOG, .level = level, .event = event};
 
 	(void)ctx;
 	snprintf(msg.text, sizeof(msg.text), "%s", line);
+	send_frame(&msg);
+}
+
+/*
+ * send_stats sends STATS: the queries this worker sent to each database,
+ * the time spent in them, per entity class and in all, and its peak RSS
+ * (also logged), for the summary's figures. Sent before DONE, once.
+ */
+static void send_stats(const import_ctx *ctx)
+{
+	message msg = {.type = MSG_STATS};
+	struct rusage ru;
+	pg_stats all;
+
+	pg_stats_get(&all);
+	msg.stats.total.source_queries = (uint32_t)all.queries[PG_DB_SOURCE];
+	msg.stats.total.target_queries = (uint32_t)all.queries[PG_DB_TARGET];
+	msg.stats.total.read_us = all.busy_us[PG_DB_SOURCE];
+	msg.stats.total.write_us = all.busy_us[PG_DB_TARGET];
+	memcpy(msg.stats.entities, ctx->perf, sizeof(msg.stats.entities));
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		/* Linux gives kB */
+		msg.stats.peak_rss_kb = ru.ru_maxrss > 0 ? (uint32_t)ru.ru_maxrss : 0;
+		log_info("worker peak RSS %ld kB", ru.ru_maxrss);
+	}
 	send_frame(&msg);
 }
 
@@ -274,7 +299,8 @@ static done_status prepare(import_ctx *ctx, const char *gid)
 	if (ok)
 		fault_point("prepared");
 	if (ok)
-		log_info("prepared as %s: waiting for the launch's verdict", gid);
+		log_event_msg(LOG_INFO, LOGEV_READY,
+		              "prepared as %s: waiting for the launch's verdict", gid);
 	return ok ? DONE_PREPARED : DONE_FAILED;
 }
 
@@ -331,6 +357,7 @@ static done_status finish(const worker_args *args, import_ctx *ctx, bool ok, int
 	fault_point("ready");
 	if (args->gid)
 		return prepare(ctx, args->gid);
+	log_event_msg(LOG_INFO, LOGEV_READY, "all rows written: waiting for the verdict");
 	if (wait_verdict(control_fd, ctx->dst) != MSG_COMMIT) {
 		log_warn("abort requested: rolling back");
 		pg_exec_ok(ctx->dst, "rollback", "ROLLBACK", 0, NULL);
@@ -592,9 +619,7 @@ int worker_main(const worker_args *args, int status, int control_fd)
 			send_error(state, "%s",
 			           "import failed: nothing of this département written");
 	}
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		log_info("worker peak RSS %ld kB", ru.ru_maxrss);
+	send_stats(&ctx);
 	send_counts(&ctx, MSG_DONE, "", st);
 	PGcancel *cs = cancel_source, *ct = cancel_target;
 	cancel_source = cancel_target = NULL;

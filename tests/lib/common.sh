@@ -277,8 +277,9 @@ ensure_packages() {
 # clang and libclang-rt-dev (libFuzzer) for make fuzz.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 ECOLO_PACKAGES=(build-essential autoconf automake pkg-config libpq-dev libev-dev
-	libhiredis-dev libncurses-dev check postgresql-15 postgresql-client-15
-	redis-server python3 valgrind tmux clang libclang-rt-dev)
+	libhiredis-dev libncurses-dev libjansson-dev check postgresql-15 postgresql-client-15
+	redis-server python3 python3-jsonschema groff-base man-db valgrind tmux clang
+	libclang-rt-dev)
 
 # wait_until DESC SECONDS COMMAND...: runs COMMAND every 50 ms until it
 # succeeds; after SECONDS, shows what the test defined in wait_until_failed
