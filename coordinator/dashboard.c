@@ -30,8 +30,8 @@
 
 #include "dashboard.h"
 #include "entity.h"
+#include "launch.h"
 #include "progress.h"
-#include "run.h"
 #include "table_layout.h"
 #include "text_fit.h"
 

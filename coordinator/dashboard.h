@@ -13,7 +13,7 @@
 #ifndef ECOLO_DASHBOARD_H
 #define ECOLO_DASHBOARD_H
 
-#include "run.h"
+#include "launch.h"
 
 typedef struct dashboard dashboard;
 

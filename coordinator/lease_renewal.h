@@ -7,9 +7,9 @@
 #ifndef ECOLO_LEASE_RENEWAL_H
 #define ECOLO_LEASE_RENEWAL_H
 
+#include "launch.h"
 #include "leases.h"
 #include "redis_loop.h"
-#include "run.h"
 
 /*
  * leases_renew_cb is told how a renewal went; lost names the département

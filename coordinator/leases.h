@@ -12,8 +12,8 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "launch.h"
 #include "redis_client.h"
-#include "run.h"
 
 #define LEASE_TTL_MS 60000L
 

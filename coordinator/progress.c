@@ -186,3 +186,27 @@ void progress_bar_text(double fraction, bool spin, double now, int width, char *
 		snprintf(buf + off, len - off, "]");
 	}
 }
+
+void progress_phase_text(const dep_run *d, double now_mono, char *buf, size_t len)
+{
+	if (d->wait_since > 0)
+		snprintf(buf, len, "waiting on Ecoloweb for %s since %.0f s", d->phase,
+		         now_mono - d->wait_since);
+	else
+		snprintf(buf, len, "%s", d->phase[0] ? d->phase : "starting");
+}
+
+void progress_line(const dep_run *d, double now_mono, char *buf, size_t len)
+{
+	char phase[96];
+
+	progress_phase_text(d, now_mono, phase, sizeof(phase));
+	size_t off = (size_t)snprintf(buf, len, "%s, %s:", dep_state_name(d->state), phase);
+
+	for (int e = 0; e < ENT_COUNT && off < len; e++) {
+		const entity_counts *c = &d->counts[e];
+		if (c->read || c->created || c->skipped)
+			off += (size_t)snprintf(buf + off, len - off, " %s %u/%u", entity_name(e),
+			                        c->created + c->matched + c->updated, c->read);
+	}
+}

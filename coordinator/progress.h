@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "entity.h"
-#include "run.h"
+#include "launch.h"
 
 /* What one département (or the total) amounts to, for one row. */
 typedef struct row_sums {
@@ -61,5 +61,19 @@ void progress_counts_text(const row_sums *s, int width, char *buf, size_t len);
  * bouncing segment and a spinner (spin, animated by now) when fraction < 0.
  */
 void progress_bar_text(double fraction, bool spin, double now, int width, char *buf, size_t len);
+
+/*
+ * progress_phase_text writes what a département is doing: its phase, or,
+ * while a source query has not returned its first row, that it waits on
+ * Ecoloweb and for how long at now_mono (mono_s: its counters do not move
+ * meanwhile).
+ */
+void progress_phase_text(const dep_run *d, double now_mono, char *buf, size_t len);
+
+/*
+ * progress_line summarises a département in one plain log line: "running,
+ * lot: convention 120/130 lot 40/130" (written/read per entity class).
+ */
+void progress_line(const dep_run *d, double now_mono, char *buf, size_t len);
 
 #endif

@@ -7,7 +7,7 @@
 #ifndef ECOLO_PURGE_RUN_H
 #define ECOLO_PURGE_RUN_H
 
-#include "run.h"
+#include "launch.h"
 
 /* purge_run purges the départements of l and returns the exit status (EXIT_CODE_*). */
 int purge_run(launch *l);

@@ -12,8 +12,8 @@
 
 #include <jansson.h>
 
+#include "launch.h"
 #include "log.h"
-#include "run.h"
 #include "summary.h"
 
 /* SUMMARY_SCHEMA_VERSION: bump it as doc/summary-json.md says (a field removed or changed). */

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "run.h"
+#include "launch.h"
 
 /* summary_print writes the summary to out: a table, or JSON lines with --log-format json. */
 void summary_print(const launch *l, FILE *out);

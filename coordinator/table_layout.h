@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "run.h"
+#include "launch.h"
 
 /* Table columns, in display order. */
 enum { COL_CODE, COL_STATE, COL_BAR, COL_COUNTS, COL_RATE, COL_ETA, COL_ERROR, COL_N };

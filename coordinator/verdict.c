@@ -9,13 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "launch.h"
 #include "leases.h"
 #include "log.h"
 #include "owner_token.h"
 #include "pgsql.h"
 #include "redis_decision.h"
 #include "redis_leases.h"
-#include "run.h"
 #include "verdict.h"
 
 void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep)

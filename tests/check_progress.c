@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,13 @@
 #include "text_fit.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* launch.c names the prepared transactions with verdict.c's verdict_gid: not tested here */
+void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep);
+void verdict_gid(char *buf, size_t len, const char *launch_id, const char *dep)
+{
+	snprintf(buf, len, "test-%s-%s", launch_id, dep);
+}
 
 /* ------------------------------------------------------------------ */
 /* numbers, rates, durations                                          */
@@ -146,6 +154,32 @@ START_TEST(test_sums)
 	ck_assert(progress_is_main(ENT_LOGEMENT));
 	ck_assert(!progress_is_main(ENT_ADMINISTRATION));
 	ck_assert(!progress_is_main(ENT_AVENANT_TYPE));
+}
+END_TEST
+
+START_TEST(test_progress_line)
+{
+	dep_run r = running("lot", 100, ENT_LOT, 40);
+	char buf[256];
+
+	r.counts[ENT_CONVENTION].read = 130;
+	r.counts[ENT_CONVENTION].created = 100;
+	r.counts[ENT_CONVENTION].matched = 0;
+	r.counts[ENT_CONVENTION].skipped = 20;
+	r.counts[ENT_LOT].created = 40;
+	progress_line(&r, 100, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "running, lot: convention 100/130 lot 40/40");
+	r.wait_since = 88;
+	progress_line(&r, 100.4, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "running, waiting on Ecoloweb for lot since 12 s: convention 100/130 "
+	                      "lot 40/40");
+	memset(&r, 0, sizeof(r));
+	progress_phase_text(&r, 0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "starting");
+	/* a short buffer is cut, never overrun */
+	r = running("lot", 100, ENT_LOT, 40);
+	progress_line(&r, 0, buf, 12);
+	ck_assert_uint_eq(strlen(buf), 11);
 }
 END_TEST
 
@@ -292,6 +326,40 @@ START_TEST(test_follow_row)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* the launch model                                                   */
+
+START_TEST(test_launch_jobs_status)
+{
+	options o;
+	dep_run deps[3];
+	launch l;
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_uint_eq(launch_jobs(&o, 3), 3);  /* one worker per département */
+	ck_assert_uint_eq(launch_jobs(&o, 20), 8); /* at most 8 */
+	o.jobs = 2;
+	ck_assert_uint_eq(launch_jobs(&o, 20), 2); /* --jobs */
+	ck_assert_uint_eq(launch_jobs(&o, 1), 1);  /* never more than départements */
+	o.dry_run = true;
+	ck_assert_uint_eq(launch_jobs(&o, 20), 1); /* a dry run: one at a time */
+	memset(deps, 0, sizeof(deps));
+	memset(&l, 0, sizeof(l));
+	l.deps = deps;
+	l.n = 3;
+	deps[0].state = deps[1].state = DEP_COMMITTED;
+	deps[2].state = DEP_CHECKED;
+	ck_assert_int_eq(launch_status(&l), 0);
+	deps[2].state = DEP_ROLLED_BACK;
+	ck_assert_int_eq(launch_status(&l), 1);
+	l.interrupted = SIGTERM;
+	ck_assert_int_eq(launch_status(&l), 143);
+	l.interrupted = SIGINT;
+	ck_assert_int_eq(launch_status(&l), 130);
+	ck_assert_str_eq(dep_state_name(DEP_ROLLED_BACK), "rolled back");
+}
+END_TEST
+
 static Suite *progress_suite(void)
 {
 	Suite *s = suite_create("progress");
@@ -302,12 +370,14 @@ static Suite *progress_suite(void)
 	tcase_add_test(tc, test_fmt_eta);
 	tcase_add_test(tc, test_progress_of_dep);
 	tcase_add_test(tc, test_sums);
+	tcase_add_test(tc, test_progress_line);
 	tcase_add_test(tc, test_counts_text);
 	tcase_add_test(tc, test_bar_text);
 	tcase_add_test(tc, test_text_fit);
 	tcase_add_test(tc, test_text_wrap);
 	tcase_add_test(tc, test_table_layout);
 	tcase_add_test(tc, test_follow_row);
+	tcase_add_test(tc, test_launch_jobs_status);
 	suite_add_tcase(s, tc);
 	return s;
 }
