@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "column_rules.h"
+#include "identity_rules.h"
 
 static const column_rule *rule(const char *table, const char *column)
 {
@@ -212,8 +213,37 @@ START_TEST(test_rule_text)
 }
 END_TEST
 
+/*
+ * The identity rules: a query that lacks the field of one rule is refused
+ * (identity_missing_field), whichever rule it is. Before, a missing field
+ * ended the rules early, silently: the later ones never ran.
+ */
+START_TEST(test_identity_rules)
+{
+	char *all[] = {"_key", "_identity_siren", "siret", "siren", "nom"};
+	char *no_first[] = {"_key", "siret", "siren"};
+	char *no_middle[] = {"_key", "_identity_siren", "siren"};
+	char *code[] = {"code"};
+
+	ck_assert_ptr_null(identity_missing_field(ENT_BAILLEUR, all, 5));
+	ck_assert_str_eq(identity_missing_field(ENT_BAILLEUR, no_first, 3), "_identity_siren");
+	ck_assert_str_eq(identity_missing_field(ENT_BAILLEUR, no_middle, 3), "siret");
+	ck_assert_ptr_null(identity_missing_field(ENT_ADMINISTRATION, code, 1));
+	ck_assert_str_eq(identity_missing_field(ENT_ADMINISTRATION, all, 0), "code");
+	ck_assert_ptr_null(identity_missing_field(ENT_LOT, all, 0)); /* no identity */
+	ck_assert_ptr_null(identity_rules_of(ENT_CONVENTION));
+	for (int e = 0; e < ENT_COUNT; e++) {
+		for (const identity_rule *r = identity_rules_of((entity)e); r && r->field; r++) {
+			ck_assert_ptr_nonnull(r->column);
+			ck_assert(r->slot >= 0 && r->slot < 3); /* ctx->identity has 3 maps */
+		}
+	}
+}
+END_TEST
+
 int main(void)
 {
+
 	Suite *s = suite_create("column_rules");
 	TCase *tc = tcase_create("rules");
 	SRunner *sr;
@@ -226,6 +256,7 @@ int main(void)
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_every_rule);
 	tcase_add_test(tc, test_rule_text);
+	tcase_add_test(tc, test_identity_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -8,30 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "identity_rules.h"
 #include "log.h"
 #include "writer_batch.h"
-
-/* An identity rule: the row's value of field is looked up in table.column. */
-typedef struct identity_rule {
-	const char *field;
-	const char *column;
-	int slot;            /* index in ctx->identity */
-	const char *warning; /* logged when this rule matches, or NULL */
-} identity_rule;
-
-static const identity_rule bailleur_identity[] = {
-        {"_identity_siren", "siren", 0, NULL},
-        {"siret", "siret", 1, "no SIREN match, reusing the bailleur with the same siret (B9)"},
-        {"siren", "siren", 0, "reusing the bailleur with the same derived siren"},
-        {NULL, NULL, 0, NULL}};
-static const identity_rule administration_identity[] = {{"code", "code", 2, NULL},
-                                                        {NULL, NULL, 0, NULL}};
-
-/* identity_rules returns the identity rules of the writer's entity (bailleur or administration). */
-static const identity_rule *identity_rules(const writer *w)
-{
-	return w->def->ent == ENT_BAILLEUR ? bailleur_identity : administration_identity;
-}
 
 /*
  * identity_fetch reads the APiLos rows whose column holds one of the
@@ -77,16 +56,17 @@ static bool identity_fetch(writer *w, pgconn *conn, const identity_rule *rule, i
 /* identity_match links rows to existing APiLos rows with the same identity (§3.4 step 3). */
 bool identity_match(writer *w, pgconn *conn)
 {
-	const identity_rule *rules = identity_rules(w);
+	const identity_rule *rules = identity_rules_of(w->def->ent);
 	import_ctx *ctx = w->ctx;
 
 	for (const identity_rule *rule = rules; rule->field; rule++) {
 		int field = writer_column_index(&w->lay, rule->field);
 		keymap found = {0};
 
+		/* build_layout refused a query without the field (identity_missing_field) */
 		if (field < 0 || !identity_fetch(w, conn, rule, field, &found)) {
 			keymap_free(&found);
-			return field < 0;
+			return false;
 		}
 		for (size_t i = 0; i < w->n; i++) {
 			wrow *r = &w->rows[i];
@@ -115,7 +95,7 @@ bool identity_match(writer *w, pgconn *conn)
  */
 void identity_dedupe(writer *w)
 {
-	const identity_rule *rules = identity_rules(w);
+	const identity_rule *rules = identity_rules_of(w->def->ent);
 
 	for (size_t i = 0; i < w->n; i++) {
 		wrow *r = &w->rows[i];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fault_point.h"
+#include "identity_rules.h"
 #include "log.h"
 #include "pyfloat.h"
 #include "row_check.h"
@@ -71,6 +72,13 @@ static bool build_layout(writer *w, const PGresult *res)
 	lay->q_maj = writer_column_index(lay, "_q_mis_a_jour_le");
 	for (int f = 0; f < w->def->n_fks; f++)
 		lay->fk[f] = writer_column_index(lay, w->def->fks[f].key_field);
+	const char *missing = identity_missing_field(w->def->ent, lay->names, lay->ncols);
+	if (missing) {
+		log_error("the %s query has no column %s, which its identity rules read "
+		          "(worker/identity_rules.c)",
+		          entity_name(w->def->ent), missing);
+		ok = false;
+	}
 	w->have_layout = true;
 	return ok;
 }
