@@ -194,6 +194,26 @@ static bool open_redis(launch *l, const config *cfg, redis_client *rc)
 }
 
 /*
+ * run_launch runs the workers of l, with the dashboard on a terminal (JSON
+ * lines are for a log drain: none then, nor with --no-progress), and prints
+ * the summary.
+ */
+static int run_launch(launch *l)
+{
+	const options *opts = l->opts;
+	int status;
+
+	if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
+		l->dashboard = dashboard_open(l);
+	status = launch_run(l);
+	if (l->dashboard)
+		dashboard_close(l->dashboard);
+	l->dashboard = NULL;
+	summary_print(l, stdout);
+	return status;
+}
+
+/*
  * summary_lost says what a missing summary file means. The exit status
  * stays the launch's: it tells whether the data is in, and a committed
  * launch must not look failed (a re-run, or a hunt for what went wrong,
@@ -257,14 +277,7 @@ static int run(const options *opts, const config *cfg)
 	pgconn presence = {0};
 	if (plan_launch(&l, cfg) && open_redis(&l, cfg, &rc) &&
 	    (opts->dry_run || verdict_presence_open(&presence, cfg, l.launch_id))) {
-		/* JSON lines are for a log drain: no dashboard */
-		if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
-			l.dashboard = dashboard_open(&l);
-		status = launch_run(&l);
-		if (l.dashboard)
-			dashboard_close(l.dashboard);
-		l.dashboard = NULL;
-		summary_print(&l, stdout);
+		status = run_launch(&l);
 		if (opts->summary_json && !summary_write_json(&l, opts->summary_json, status))
 			summary_lost(&l, status);
 		/* nothing of a failed launch stays prepared, unless COMMIT was decided: then
@@ -346,14 +359,7 @@ static int run_verify(const options *opts, const config *cfg)
 	              "source %s, target %s",
 	              l.n, l.jobs, cfg->source_safe, cfg->target_safe);
 	if (plan_verify(&l, cfg)) {
-		/* JSON lines are for a log drain: no dashboard */
-		if (isatty(STDOUT_FILENO) && !opts->no_progress && !opts->log_json)
-			l.dashboard = dashboard_open(&l);
-		status = launch_run(&l);
-		if (l.dashboard)
-			dashboard_close(l.dashboard);
-		l.dashboard = NULL;
-		summary_print(&l, stdout);
+		status = run_launch(&l);
 		if (opts->summary_json)
 			summary_write_json(&l, opts->summary_json, status);
 		log_event_msg(LOG_INFO, LOGEV_EXIT, "exit status %d%s", status,
