@@ -88,8 +88,15 @@ assert_contains "purge: committed" "$(cat "$log")" "purge committed"
 assert_eq "the purge leaves every table as before the import of 22" "$before" "$(snapshot apilos)"
 assert_eq "no lease left" "0" "$(redis --scan --pattern 'ecoloweb:lease:*' | wc -l)"
 
-run_import "second purge of 22" 0 --purge --departement 22 --no-progress
+run_import "second purge of 22 (JSON lines)" 0 --purge --departement 22 --log-format json
 assert_contains "a second purge deletes nothing" "$(cat "$log")" "0 row(s) and 0 reference(s) deleted"
+python3 -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1]), 1):
+    o = json.loads(line)
+    assert {"time", "level", "event", "message"} <= o.keys(), (n, line)
+' "$log" || fail "a purge line with --log-format json is not a JSON object with time, level, event, message"
+echo "ok: every line of a purge with --log-format json is a JSON object"
 assert_eq "a second purge changes nothing" "$before" "$(snapshot apilos)"
 
 run_import "import of 22 again" 0 --departement 22 --no-progress
