@@ -15,15 +15,6 @@
 #include "log.h"
 #include "pgsql.h"
 
-/* now_ms returns a monotonic clock in milliseconds, for --debug timings. */
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static pg_stats stats; /* this process's queries and their time (pgsql.h) */
 
 /* mono_us returns a monotonic clock in microseconds, for the query figures. */
@@ -33,6 +24,12 @@ static uint64_t mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* now_ms is the same clock in milliseconds, for --debug timings. */
+static double now_ms(void)
+{
+	return (double)mono_us() / 1000.0;
 }
 
 /* db_of tells which database a connection talks to, from its role ("SOURCE", "TARGET…"). */

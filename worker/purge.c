@@ -21,24 +21,13 @@
 #include "pgsql.h"
 #include "purge_fks.h"
 #include "purge_plan.h"
+#include "refs.h"
 #include "strbuf.h"
 #include "target_session.h"
 
 #define BLOCKERS_SHOWN 20 /* rows named one by one; then totals */
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
-
-/* deps_array writes the départements as a text array literal. */
-static void deps_array(const options *opts, strbuf *a)
-{
-	sb_append_char(a, '{');
-	for (size_t i = 0; i < opts->n_departements; i++) {
-		if (i > 0)
-			sb_append_char(a, ',');
-		sb_append(a, opts->departements[i]);
-	}
-	sb_append_char(a, '}');
-}
 
 static const char counts_sql[] =
         "SELECT p.tbl, coalesce(m.model, ''), count(*),\n"
@@ -305,7 +294,7 @@ static int run_purge(pgconn *db, const options *opts, const char *deps)
 int purge_main(const options *opts, const config *cfg)
 {
 	pgconn db;
-	strbuf deps;
+	char *deps;
 	int status = EXIT_CODE_IMPORT_FAILED;
 
 	if (!pg_connect(&db, cfg->target_conninfo, "TARGET", "import_ecoloweb_data/purge")) {
@@ -314,13 +303,12 @@ int purge_main(const options *opts, const config *cfg)
 		return EXIT_CODE_IMPORT_FAILED;
 	}
 	db.debug = opts->debug;
-	sb_init(&deps);
-	deps_array(opts, &deps);
+	deps = sql_text_array(opts->departements, opts->n_departements);
 	if (target_session_settings(&db) && pg_exec_ok(&db, "begin", "BEGIN", 0, NULL))
-		status = run_purge(&db, opts, deps.data);
+		status = run_purge(&db, opts, deps);
 	if (status != EXIT_CODE_OK)
 		log_info("purge rolled back: nothing deleted");
-	sb_free(&deps);
+	free(deps);
 	/* closing the session ends a transaction not committed: nothing deleted */
 	pg_disconnect(&db);
 	return status;

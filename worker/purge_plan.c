@@ -15,6 +15,7 @@
 #include "entities.h"
 #include "entity.h"
 #include "log.h"
+#include "refs.h"
 
 #define KIND_DELETED "kind IN ('imported', 'changed', 'link', 'added', 'shared')"
 
@@ -63,38 +64,31 @@ static bool create_work_tables(pgconn *db)
 	return true;
 }
 
-/* array_add appends one element to a text array literal being built ("{" first). */
-static void array_add(strbuf *a, const char *v)
-{
-	sb_append(a, a->len > 1 ? ",\"" : "\"");
-	sb_append(a, v);
-	sb_append_char(a, '"');
-}
-
 /* fill_models writes the model -> table map of worker/entities.c into _purge_models. */
 static bool fill_models(pgconn *db)
 {
-	strbuf models, tables, shared;
+	char *models[ENT_COUNT], *tables[ENT_COUNT], *shared[ENT_COUNT];
+	size_t n = 0;
 	bool ok;
 
-	sb_init(&models), sb_init(&tables), sb_init(&shared);
-	sb_append(&models, "{"), sb_append(&tables, "{"), sb_append(&shared, "{");
 	for (int e = 0; e < ENT_COUNT; e++) {
 		const entity_def *def = entity_def_of((entity)e);
 		if (!def || !entity_model((entity)e))
 			continue;
-		array_add(&models, entity_model((entity)e));
-		array_add(&tables, def->table);
-		array_add(&shared, def->has_identity ? "t" : "f");
+		models[n] = (char *)entity_model((entity)e);
+		tables[n] = (char *)def->table;
+		shared[n++] = def->has_identity ? "t" : "f";
 	}
-	sb_append_char(&models, '}'), sb_append_char(&tables, '}'), sb_append_char(&shared, '}');
-	const char *params[3] = {models.data, tables.data, shared.data};
+	char *arrays[3] = {sql_text_array(models, n), sql_text_array(tables, n),
+	                   sql_text_array(shared, n)};
+	const char *params[3] = {arrays[0], arrays[1], arrays[2]};
 	ok = create_work_tables(db) &&
 	     pg_exec_ok(db, "list the models",
 	                "INSERT INTO _purge_models SELECT * FROM unnest($1::text[], $2::text[], "
 	                "$3::boolean[])",
 	                3, params);
-	sb_free(&models), sb_free(&tables), sb_free(&shared);
+	for (int i = 0; i < 3; i++)
+		free(arrays[i]);
 	return ok;
 }
 
